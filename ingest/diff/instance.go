@@ -1,0 +1,137 @@
+package diff
+
+import (
+	"time"
+
+	"github.com/cloudassistant/sendfile-archive/model"
+)
+
+// instanceClock keeps one instance's valid time monotonic across the events
+// of an observation.
+type instanceClock struct {
+	now  time.Time
+	last time.Time
+}
+
+// date picks the first source timestamp that is set, falls back to the
+// observation time, and clamps to the instance's previous event.
+func (c *instanceClock) date(candidates ...stamp) (time.Time, string) {
+	at, ev := c.now, model.EvidenceObserved
+	for _, s := range candidates {
+		if s.t != nil {
+			at, ev = s.t.UTC(), s.evidence
+			break
+		}
+	}
+	if at.Before(c.last) {
+		at, ev = c.last, ev+model.ClampedSuffix
+	}
+	c.last = at
+	return at, ev
+}
+
+type stamp struct {
+	t        *time.Time
+	evidence string
+}
+
+// instance appends the events for one observed instance: discovery, every
+// lifecycle step between the known and the observed status, and changed
+// details. It returns the events it appended.
+func (b *builder) instance(prev *model.KnownInstance, obs model.Instance) ([]model.Event, error) {
+	start := len(b.events)
+	clock := instanceClock{now: b.now}
+	prevStatus := ""
+	details := model.DetailsOf(obs)
+	if prev != nil {
+		clock.last = prev.LastOccurredAt
+		prevStatus = prev.Status
+	} else {
+		at, ev := clock.date(stamp{obs.CreationTime, model.EvidenceCreationTime})
+		if err := b.add(model.Event{
+			Type: model.EventInstanceDiscovered, InstanceID: obs.InstanceID, OccurredAt: at, Evidence: ev,
+		}, details, obs.Raw); err != nil {
+			return nil, err
+		}
+	}
+
+	for _, step := range lifecycle(prevStatus, obs) {
+		at, ev := clock.date(step.when...)
+		payload := map[string]any{"InvocationStatus": obs.Raw["InvocationStatus"]}
+		if step.field != "" {
+			payload[step.field] = obs.Raw[step.field]
+		}
+		if err := b.add(model.Event{
+			Type: model.EventInstanceStatusChanged, InstanceID: obs.InstanceID,
+			FromStatus: step.from, ToStatus: step.to, OccurredAt: at, Evidence: ev,
+		}, nil, payload); err != nil {
+			return nil, err
+		}
+	}
+
+	if prev != nil && !prev.Details.Equal(details) {
+		at, ev := clock.date(stamp{obs.UpdateTime, model.EvidenceUpdateTime})
+		if err := b.add(model.Event{
+			Type: model.EventInstanceDetailsChanged, InstanceID: obs.InstanceID, OccurredAt: at, Evidence: ev,
+		}, details, obs.Raw); err != nil {
+			return nil, err
+		}
+	}
+	return b.events[start:], nil
+}
+
+// step is one status transition to emit, with the timestamps that may date it
+// in order of preference.
+type step struct {
+	from, to string
+	field    string // the source field that dates it, copied into the payload
+	when     []stamp
+}
+
+// lifecycle infers the transitions from prev ("" for none) to the observed
+// status. Moving forward along Pending → Running → terminal, every skipped
+// step is emitted and dated by its own timestamp (CreationTime, StartTime,
+// FinishTime), so an instance first seen finished gets its whole history. Any
+// other change (backwards, between terminal statuses, to or from an
+// undocumented status) is one transition dated by UpdateTime.
+func lifecycle(prev string, obs model.Instance) []step {
+	to := obs.Status
+	if prev == to {
+		return nil
+	}
+	update := stamp{obs.UpdateTime, model.EvidenceUpdateTime}
+	fromRank, toRank := model.LifecycleRank(prev), model.LifecycleRank(to)
+	if toRank == 0 || toRank <= fromRank || (prev != "" && fromRank == 0) {
+		s := step{from: prev, to: to, field: "UpdateTime", when: []stamp{update}}
+		if model.IsTerminal(to) {
+			s.field, s.when = "FinishTime", []stamp{{obs.FinishTime, model.EvidenceFinishTime}, update}
+		}
+		if prev == "" {
+			s.field, s.when = "CreationTime", []stamp{{obs.CreationTime, model.EvidenceCreationTime}, update}
+		}
+		return []step{s}
+	}
+	var steps []step
+	from := prev
+	for rank := fromRank + 1; rank <= toRank; rank++ {
+		switch rank {
+		case 1:
+			steps = append(steps, step{from: from, to: model.StatusPending, field: "CreationTime",
+				when: []stamp{{obs.CreationTime, model.EvidenceCreationTime}}})
+			from = model.StatusPending
+		case 2:
+			// An instance that finished without a StartTime never ran
+			// (Invalid, or aborted before start): no Running step.
+			if obs.StartTime == nil && to != model.StatusRunning {
+				continue
+			}
+			steps = append(steps, step{from: from, to: model.StatusRunning, field: "StartTime",
+				when: []stamp{{obs.StartTime, model.EvidenceStartTime}, update}})
+			from = model.StatusRunning
+		case 3:
+			steps = append(steps, step{from: from, to: to, field: "FinishTime",
+				when: []stamp{{obs.FinishTime, model.EvidenceFinishTime}, update}})
+		}
+	}
+	return steps
+}

@@ -1,0 +1,143 @@
+package model
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// KnownInvocation is what the archive knows about one invocation now: the
+// projection, folded from its events. The diff compares observations with it.
+type KnownInvocation struct {
+	InvokeID       string
+	LastSeq        int64
+	Attributes     Attributes
+	Tags           []Tag
+	ReportedStatus string
+	ExpiredAt      *time.Time
+	// LastOccurredAt guards monotonic valid time for invocation-level events.
+	LastOccurredAt time.Time
+	// Disagreements counts observations after which the derived aggregate
+	// differed from the one the cloud reported.
+	Disagreements int64
+	Instances     map[string]*KnownInstance
+}
+
+// KnownInstance is the known state of one instance of an invocation.
+type KnownInstance struct {
+	Status         string
+	StatusSince    time.Time // occurred_at of the last status event
+	LastOccurredAt time.Time // guards monotonic valid time per instance
+	Details        Details
+}
+
+// NewKnownInvocation returns the empty state an invocation has before its
+// first event.
+func NewKnownInvocation(invokeID string) *KnownInvocation {
+	return &KnownInvocation{InvokeID: invokeID, Instances: map[string]*KnownInstance{}}
+}
+
+// DerivedStatus is the aggregate rule over the instances' current statuses.
+func (k *KnownInvocation) DerivedStatus() string {
+	statuses := make([]string, 0, len(k.Instances))
+	for _, in := range k.Instances {
+		if in.Status != "" {
+			statuses = append(statuses, in.Status)
+		}
+	}
+	return Aggregate(statuses)
+}
+
+// InstanceIDs returns the instance ids in sorted order, for stable output.
+func (k *KnownInvocation) InstanceIDs() []string {
+	ids := make([]string, 0, len(k.Instances))
+	for id := range k.Instances {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// Apply folds one observation's batch of events into the state. Incremental
+// ingest and the projection rebuild both go through here, which is what makes
+// the projections a pure function of the event log.
+func (k *KnownInvocation) Apply(batch []Event) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	for _, e := range batch {
+		if err := k.apply(e); err != nil {
+			return fmt.Errorf("apply event %s seq %d: %w", e.InvokeID, e.Seq, err)
+		}
+	}
+	if len(k.Instances) > 0 && k.ReportedStatus != "" && k.DerivedStatus() != k.ReportedStatus {
+		k.Disagreements++
+	}
+	return nil
+}
+
+func (k *KnownInvocation) apply(e Event) error {
+	if e.Seq != k.LastSeq+1 {
+		return fmt.Errorf("sequence gap: have %d, got %d", k.LastSeq, e.Seq)
+	}
+	k.LastSeq = e.Seq
+	if e.InstanceID == "" {
+		return k.applyInvocation(e)
+	}
+	in := k.Instances[e.InstanceID]
+	if in == nil {
+		in = &KnownInstance{}
+		k.Instances[e.InstanceID] = in
+	}
+	if e.OccurredAt.After(in.LastOccurredAt) {
+		in.LastOccurredAt = e.OccurredAt
+	}
+	switch e.Type {
+	case EventInstanceDiscovered, EventInstanceDetailsChanged:
+		var d Details
+		if err := json.Unmarshal(e.Detail, &d); err != nil {
+			return fmt.Errorf("decode instance details: %w", err)
+		}
+		in.Details = d
+	case EventInstanceStatusChanged:
+		in.Status = e.ToStatus
+		in.StatusSince = e.OccurredAt
+	default:
+		return fmt.Errorf("unknown instance event type %q", e.Type)
+	}
+	return nil
+}
+
+func (k *KnownInvocation) applyInvocation(e Event) error {
+	if e.OccurredAt.After(k.LastOccurredAt) {
+		k.LastOccurredAt = e.OccurredAt
+	}
+	if e.Type != EventSourceExpired {
+		k.ExpiredAt = nil
+	}
+	switch e.Type {
+	case EventInvocationDiscovered, EventInvocationAttributesChanged, EventTagsChanged:
+		var d InvocationDetail
+		if err := json.Unmarshal(e.Detail, &d); err != nil {
+			return fmt.Errorf("decode invocation detail: %w", err)
+		}
+		if d.Attributes != nil {
+			k.Attributes = *d.Attributes
+		}
+		if e.Type != EventInvocationAttributesChanged {
+			k.Tags = d.Tags
+		}
+		if e.Type == EventInvocationDiscovered {
+			k.ReportedStatus = e.ToStatus
+		}
+	case EventReportedStatusChanged:
+		k.ReportedStatus = e.ToStatus
+	case EventSourceExpired:
+		t := e.OccurredAt
+		k.ExpiredAt = &t
+	default:
+		return fmt.Errorf("unknown invocation event type %q", e.Type)
+	}
+	return nil
+}

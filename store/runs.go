@@ -1,0 +1,76 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Run is one ingest cycle over one target, as recorded in archive.ingest_runs.
+type Run struct {
+	ID            int64
+	TargetID      int64
+	StartedAt     time.Time
+	FinishedAt    *time.Time
+	Outcome       string // running, ok, failed
+	Error         string
+	CompleteWalk  bool
+	Pages         int
+	Records       int
+	Events        int
+	APICalls      int
+	Retries       int
+	Expired       int
+	Disagreements int
+	OldestListed  *time.Time
+	NewestListed  *time.Time
+}
+
+// StartRun opens a run row.
+func (s *Store) StartRun(ctx context.Context, targetID int64, startedAt time.Time) (int64, error) {
+	var id int64
+	err := s.pool.QueryRow(ctx, `INSERT INTO archive.ingest_runs (target_id, started_at) VALUES ($1, $2) RETURNING id`,
+		targetID, startedAt).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("start run: %w", interpretError(err))
+	}
+	return id, nil
+}
+
+// FinishRun records a run's counts and outcome.
+func (s *Store) FinishRun(ctx context.Context, r Run) error {
+	_, err := s.pool.Exec(ctx, `
+		UPDATE archive.ingest_runs SET finished_at = $2, outcome = $3, error = nullif($4, ''), complete_walk = $5,
+			pages = $6, records = $7, events = $8, api_calls = $9, retries = $10, expired = $11,
+			disagreements = $12, oldest_listed = $13, newest_listed = $14
+		WHERE id = $1`,
+		r.ID, r.FinishedAt, r.Outcome, r.Error, r.CompleteWalk, r.Pages, r.Records, r.Events, r.APICalls,
+		r.Retries, r.Expired, r.Disagreements, r.OldestListed, r.NewestListed)
+	if err != nil {
+		return fmt.Errorf("finish run %d: %w", r.ID, interpretError(err))
+	}
+	return nil
+}
+
+// Runs lists the runs of every target, oldest first.
+func (s *Store) Runs(ctx context.Context) ([]Run, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT id, target_id, started_at, finished_at, outcome, coalesce(error, ''), complete_walk, pages, records,
+		       events, api_calls, retries, expired, disagreements, oldest_listed, newest_listed
+		FROM archive.ingest_runs ORDER BY target_id, started_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", interpretError(err))
+	}
+	defer rows.Close()
+	var out []Run
+	for rows.Next() {
+		var r Run
+		if err := rows.Scan(&r.ID, &r.TargetID, &r.StartedAt, &r.FinishedAt, &r.Outcome, &r.Error, &r.CompleteWalk,
+			&r.Pages, &r.Records, &r.Events, &r.APICalls, &r.Retries, &r.Expired, &r.Disagreements,
+			&r.OldestListed, &r.NewestListed); err != nil {
+			return nil, fmt.Errorf("list runs: %w", interpretError(err))
+		}
+		out = append(out, r)
+	}
+	return out, interpretError(rows.Err())
+}
