@@ -1,0 +1,10 @@
+// Package ingest runs the archive's ingest cycle for one target: take the
+// target's lease, walk every page of DescribeSendFileResults, diff each page
+// against the store and append the events in one transaction per page,
+// confirm and record expiries after a complete walk, and record the run.
+//
+// Data flows one way: source → diff → store. A crash at any point loses
+// nothing and duplicates nothing: each page commits atomically, and re-running
+// the cycle diffs against what was committed, so it appends exactly the
+// events an uninterrupted run would have.
+package ingest

@@ -1,0 +1,230 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
+	ecs "github.com/alibabacloud-go/ecs-20140526/v4/client"
+	openapiutil "github.com/alibabacloud-go/openapi-util/service"
+	util "github.com/alibabacloud-go/tea-utils/v2/service"
+	"github.com/alibabacloud-go/tea/tea"
+	"github.com/aliyun/credentials-go/credentials"
+	"github.com/sethvargo/go-retry"
+)
+
+// MaxResults is the page size the archive asks for: the API's maximum.
+const MaxResults = 50
+
+// Options configure a Client. The zero value means: the region's public
+// endpoint, the standard credential chain, and the default retry policy.
+type Options struct {
+	// Endpoint is an http:// or https:// URL that replaces the region's public
+	// endpoint (a simulator, a private endpoint or a proxy).
+	Endpoint string
+	// Credential overrides the standard Alibaba Cloud credential chain
+	// (environment, profile, RAM role); tests and embedders use it.
+	Credential credentials.Credential
+	// Timeout bounds one HTTP call (default 15s).
+	Timeout time.Duration
+	// Retry bounds retries of throttling, 5xx and transport errors.
+	Retry RetryPolicy
+}
+
+// RetryPolicy is capped exponential backoff with jitter.
+type RetryPolicy struct {
+	MaxRetries int           // per call (default 6)
+	Base       time.Duration // first delay (default 250ms)
+	Cap        time.Duration // longest single delay (default 20s)
+	MaxElapsed time.Duration // give up on a call after this long (default 2m)
+}
+
+func (p RetryPolicy) withDefaults() RetryPolicy {
+	if p.MaxRetries == 0 {
+		p.MaxRetries = 6
+	}
+	if p.Base == 0 {
+		p.Base = 250 * time.Millisecond
+	}
+	if p.Cap == 0 {
+		p.Cap = 20 * time.Second
+	}
+	if p.MaxElapsed == 0 {
+		p.MaxElapsed = 2 * time.Minute
+	}
+	return p
+}
+
+// Stats counts what a call cost: HTTP requests made and how many were retries.
+type Stats struct {
+	Calls   int
+	Retries int
+}
+
+// Client lists one region's send-file results through the official SDK.
+type Client struct {
+	sdk     *ecs.Client
+	region  string
+	timeout time.Duration
+	retry   RetryPolicy
+	calls   atomic.Int64
+}
+
+// NewClient builds an SDK client for region.
+func NewClient(region string, opts Options) (*Client, error) {
+	if strings.TrimSpace(region) == "" {
+		return nil, errors.New("region is empty")
+	}
+	cred := opts.Credential
+	if cred == nil {
+		c, err := credentials.NewCredential(nil)
+		if err != nil {
+			return nil, fmt.Errorf("%w: no usable credentials in the standard chain (set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, or configure a profile or RAM role): %s",
+				ErrCredentials, redactCredentialError(err))
+		}
+		cred = c
+	}
+	cfg := &openapi.Config{Credential: cred, RegionId: tea.String(region)}
+	if opts.Endpoint != "" {
+		u, err := url.Parse(opts.Endpoint)
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			return nil, fmt.Errorf("endpoint %q: want a URL such as http://127.0.0.1:8099 or https://ecs.example.com", opts.Endpoint)
+		}
+		cfg.Endpoint = tea.String(u.Host)
+		cfg.Protocol = tea.String(strings.ToUpper(u.Scheme))
+	}
+	sdk, err := ecs.NewClient(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("create ECS client for %s: %w", region, err)
+	}
+	timeout := opts.Timeout
+	if timeout == 0 {
+		timeout = 15 * time.Second
+	}
+	return &Client{sdk: sdk, region: region, timeout: timeout, retry: opts.Retry.withDefaults()}, nil
+}
+
+// Region is the region this client lists.
+func (c *Client) Region() string { return c.region }
+
+// ListPage fetches one page of the full listing, newest first. An empty token
+// asks for the first page.
+func (c *Client) ListPage(ctx context.Context, nextToken string) (Page, Stats, error) {
+	q := map[string]any{"RegionId": c.region, "MaxResults": MaxResults}
+	if nextToken != "" {
+		q["NextToken"] = nextToken
+	}
+	return c.call(ctx, q)
+}
+
+// Lookup asks for one invocation by id: the direct check before the archive
+// records that the source no longer has it.
+func (c *Client) Lookup(ctx context.Context, invokeID string) (Page, Stats, error) {
+	return c.call(ctx, map[string]any{"RegionId": c.region, "InvokeId": invokeID, "MaxResults": MaxResults})
+}
+
+func (c *Client) call(ctx context.Context, query map[string]any) (Page, Stats, error) {
+	var st Stats
+	var page Page
+	backoff := retry.NewExponential(c.retry.Base)
+	backoff = retry.WithCappedDuration(c.retry.Cap, backoff)
+	backoff = retry.WithJitterPercent(20, backoff)
+	backoff = retry.WithMaxRetries(uint64(c.retry.MaxRetries), backoff)
+	backoff = retry.WithMaxDuration(c.retry.MaxElapsed, backoff)
+	err := retry.Do(ctx, backoff, func(ctx context.Context) error {
+		if st.Calls > 0 {
+			st.Retries++
+		}
+		st.Calls++
+		body, err := c.do(ctx, query)
+		if err != nil {
+			err = classify(err)
+			if errors.Is(err, ErrThrottled) || errors.Is(err, ErrUnavailable) {
+				return retry.RetryableError(err)
+			}
+			return err
+		}
+		page, err = ParsePage(body.data)
+		if err != nil {
+			// A truncated or garbled body is usually a transport accident:
+			// ask again, and fail the page only if it persists.
+			return retry.RetryableError(err)
+		}
+		page.ServedAt = body.servedAt
+		return nil
+	})
+	if err != nil && (errors.Is(err, ErrThrottled) || errors.Is(err, ErrUnavailable) || errors.Is(err, ErrMalformed)) {
+		err = fmt.Errorf("gave up after %d attempts: %w", st.Calls, err)
+	}
+	return page, st, err
+}
+
+// do makes one signed HTTP call through the SDK. The SDK takes no context, so
+// the call runs aside and an expired context abandons it.
+func (c *Client) do(ctx context.Context, query map[string]any) (rawBody, error) {
+	params := &openapi.Params{
+		Action: tea.String("DescribeSendFileResults"), Version: tea.String("2014-05-26"),
+		Protocol: tea.String("HTTPS"), Pathname: tea.String("/"), Method: tea.String("POST"),
+		AuthType: tea.String("AK"), Style: tea.String("RPC"), ReqBodyType: tea.String("formData"),
+		BodyType: tea.String("string"),
+	}
+	req := &openapi.OpenApiRequest{Query: openapiutil.Query(query)}
+	ms := int(c.timeout / time.Millisecond)
+	runtime := &util.RuntimeOptions{ReadTimeout: tea.Int(ms), ConnectTimeout: tea.Int(ms), Autoretry: tea.Bool(false)}
+	type result struct {
+		body rawBody
+		err  error
+	}
+	done := make(chan result, 1)
+	c.calls.Add(1)
+	go func() {
+		resp, err := c.sdk.CallApi(params, req, runtime)
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		body, ok := resp["body"].(string)
+		if !ok {
+			done <- result{err: fmt.Errorf("%w: response body is %T, not text", ErrMalformed, resp["body"])}
+			return
+		}
+		done <- result{body: rawBody{data: []byte(body), servedAt: dateHeader(resp["headers"])}}
+	}()
+	select {
+	case r := <-done:
+		return r.body, r.err
+	case <-ctx.Done():
+		return rawBody{}, ctx.Err()
+	}
+}
+
+// rawBody is a response body and the time the source says it served it.
+type rawBody struct {
+	data     []byte
+	servedAt time.Time
+}
+
+// dateHeader reads the HTTP Date header: the source's own clock, which dates
+// changes the source gives no timestamp for (see Page.ServedAt).
+func dateHeader(h any) time.Time {
+	headers, ok := h.(map[string]any)
+	if !ok {
+		return time.Time{}
+	}
+	for k, v := range headers {
+		if !strings.EqualFold(k, "date") {
+			continue
+		}
+		s, _ := v.(string)
+		if t, err := http.ParseTime(s); err == nil {
+			return t.UTC()
+		}
+	}
+	return time.Time{}
+}

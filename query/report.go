@@ -1,0 +1,111 @@
+package query
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/cloudassistant/sendfile-archive/store"
+)
+
+// ReportRow is the number of sends in one aggregate status at a time.
+type ReportRow struct {
+	Region string `json:"region"`
+	Status string `json:"status"`
+	Sends  int64  `json:"sends"`
+}
+
+// Report counts every archived send by its derived aggregate status at at,
+// per region. Sends that did not exist yet at at are not counted.
+func (q *Querier) Report(ctx context.Context, at time.Time) ([]ReportRow, error) {
+	rows, err := q.Store.Pool().Query(ctx, `
+		SELECT t.region, s.status, count(*)
+		FROM archive.invocations i
+		JOIN archive.targets t ON t.id = i.target_id
+		CROSS JOIN LATERAL (SELECT archive.invocation_status_at(i.invoke_id, $1) AS status) s
+		WHERE s.status IS NOT NULL
+		GROUP BY t.region, s.status
+		ORDER BY t.region, s.status`, at)
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	defer rows.Close()
+	out := []ReportRow{}
+	for rows.Next() {
+		var r ReportRow
+		if err := rows.Scan(&r.Region, &r.Status, &r.Sends); err != nil {
+			return nil, fmt.Errorf("report: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Gap is a period in which records may have been created and evicted before
+// any walk saw them.
+type Gap struct {
+	From time.Time     `json:"from"`
+	To   time.Time     `json:"to"`
+	Span time.Duration `json:"-"`
+}
+
+// TargetCoverage summarises what the archive has seen of one target.
+type TargetCoverage struct {
+	Target        store.Target `json:"-"`
+	Region        string       `json:"region"`
+	Runs          int          `json:"runs"`
+	CompleteWalks int          `json:"complete_walks"`
+	FailedRuns    int          `json:"failed_runs"`
+	// CoveredFrom is the oldest record creation time a complete walk listed:
+	// before it, history predates the archive.
+	CoveredFrom  *time.Time `json:"covered_from"`
+	LastComplete *time.Time `json:"last_complete_walk"`
+	Gaps         []Gap      `json:"gaps"`
+}
+
+// Coverage derives each target's coverage from its runs (ordered by start).
+//
+// A complete walk lists everything the source still holds. If the oldest
+// record a walk lists was created after the previous complete walk started,
+// records created in between may have been evicted before any walk saw them:
+// that interval is a gap.
+func Coverage(targets []store.Target, runs []store.Run) []TargetCoverage {
+	byTarget := map[int64][]store.Run{}
+	for _, r := range runs {
+		byTarget[r.TargetID] = append(byTarget[r.TargetID], r)
+	}
+	out := make([]TargetCoverage, 0, len(targets))
+	for _, t := range targets {
+		c := TargetCoverage{Target: t, Region: t.Region, Gaps: []Gap{}}
+		var prev *store.Run
+		for i := range byTarget[t.ID] {
+			r := byTarget[t.ID][i]
+			c.Runs++
+			if r.Outcome == "failed" {
+				c.FailedRuns++
+			}
+			if !r.CompleteWalk {
+				continue
+			}
+			c.CompleteWalks++
+			if c.CoveredFrom == nil && r.OldestListed != nil {
+				c.CoveredFrom = r.OldestListed
+			}
+			oldest := r.StartedAt
+			if r.OldestListed != nil {
+				oldest = *r.OldestListed
+			}
+			if prev != nil && oldest.After(prev.StartedAt) {
+				c.Gaps = append(c.Gaps, Gap{From: prev.StartedAt, To: oldest, Span: oldest.Sub(prev.StartedAt)})
+			}
+			finished := r.StartedAt
+			if r.FinishedAt != nil {
+				finished = *r.FinishedAt
+			}
+			c.LastComplete = &finished
+			prev = &byTarget[t.ID][i]
+		}
+		out = append(out, c)
+	}
+	return out
+}
