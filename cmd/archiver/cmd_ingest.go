@@ -62,7 +62,6 @@ func ingestFlags(fs *flag.FlagSet, withDaemon bool) func() (config, error) {
 	}
 }
 
-
 func cmdIngest(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "ingest", "ingest --once [--regions R1,R2] [--endpoint URL] [--config FILE]")
 	once := fs.Bool("once", false, "run one cycle over every target and exit (required)")
