@@ -1,0 +1,2 @@
+// Package deploy holds the tests of the deployment files (docker-compose.yml).
+package deploy
