@@ -1,0 +1,142 @@
+package query_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aliyun/credentials-go/credentials"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cloudassistant/sendfile-archive/ingest"
+	"github.com/cloudassistant/sendfile-archive/ingest/ecssim"
+	"github.com/cloudassistant/sendfile-archive/ingest/source"
+	"github.com/cloudassistant/sendfile-archive/query"
+	"github.com/cloudassistant/sendfile-archive/store"
+	"github.com/cloudassistant/sendfile-archive/store/storetest"
+)
+
+// archive fills a fresh database with a few simulated days and returns it
+// with its URL.
+func archive(t *testing.T) (*store.Store, string) {
+	t.Helper()
+	sim, err := ecssim.New(ecssim.Config{Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim.Handler())
+	t.Cleanup(srv.Close)
+	url := storetest.URL(t)
+	st, err := store.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	cfg := sim.Config()
+	typ := "access_key"
+	cred, err := credentials.NewCredential(&credentials.Config{Type: &typ, AccessKeyId: &cfg.AccessKeyID, AccessKeySecret: &cfg.AccessKeySecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &ingest.Runner{Store: st, Regions: cfg.Regions, Clock: sim.Now, NewSource: func(region string) (ingest.Source, error) {
+		return source.NewClient(region, source.Options{Endpoint: srv.URL, Credential: cred})
+	}}
+	for i := 0; i < 6; i++ {
+		sim.Advance(12 * time.Hour)
+		if _, err := r.Once(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return st, url
+}
+
+// The event table refuses UPDATE, DELETE and TRUNCATE to everyone the
+// trigger applies to.
+func TestEventsAreAppendOnly(t *testing.T) {
+	t.Parallel()
+	st, _ := archive(t)
+	ctx := context.Background()
+	for _, stmt := range []string{
+		`UPDATE archive.events SET to_status = 'Success' WHERE id = (SELECT min(id) FROM archive.events)`,
+		`DELETE FROM archive.events WHERE id = (SELECT min(id) FROM archive.events)`,
+		`TRUNCATE archive.events CASCADE`,
+	} {
+		_, err := st.Pool().Exec(ctx, stmt)
+		if err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("%s: want refusal, got %v", stmt, err)
+		}
+	}
+}
+
+// verify passes on an honest archive and names the first bad event for each
+// kind of tampering a superuser with triggers disabled can do.
+func TestVerifyNamesFirstTamperedEvent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cases := []struct {
+		name   string
+		tamper string // %d: the victim's id
+		want   string
+		victim func(id int64) int64 // which event verify must name
+	}{
+		{"changed field", `UPDATE archive.events SET to_status = 'Failed' WHERE id = %d`, "altered", same},
+		{"changed payload", `UPDATE archive.events SET payload = payload || '{"x":1}' WHERE id = %d`, "altered", same},
+		{"changed hash", `UPDATE archive.events SET hash = sha256(hash) WHERE id = %d`, "altered", same},
+		{"deleted event", `DELETE FROM archive.events WHERE id = %d`, "removed, inserted or moved", next},
+		{"swapped events", `CREATE TEMP TABLE o AS SELECT * FROM archive.events WHERE id IN (%[1]d, %[1]d + 1);
+			UPDATE archive.events SET seq = -seq WHERE id IN (%[1]d, %[1]d + 1);
+			UPDATE archive.events e SET invoke_id = o.invoke_id, instance_id = o.instance_id, seq = o.seq, type = o.type,
+			from_status = o.from_status, to_status = o.to_status, occurred_at = o.occurred_at, recorded_at = o.recorded_at,
+			evidence = o.evidence, run_id = o.run_id, detail = o.detail, payload = o.payload, prev_hash = o.prev_hash, hash = o.hash
+			FROM o WHERE (e.id, o.id) IN ((%[1]d, %[1]d + 1), (%[1]d + 1, %[1]d))`, "removed, inserted or moved", same},
+		{"inserted event", `INSERT INTO archive.events (target_id, invoke_id, seq, type, occurred_at, recorded_at, evidence, payload, prev_hash, hash)
+			SELECT target_id, invoke_id, 1000, type, occurred_at, recorded_at, evidence, payload, prev_hash, hash FROM archive.events WHERE id = %d`,
+			"removed, inserted or moved", none},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			st, url := archive(t)
+			q := &query.Querier{Store: st}
+			rep, err := q.Verify(ctx)
+			if err != nil || !rep.OK() || rep.Events == 0 {
+				t.Fatalf("honest archive does not verify: %+v %v", rep, err)
+			}
+			var victim int64
+			if err := st.Pool().QueryRow(ctx, `SELECT id FROM archive.events ORDER BY id OFFSET (SELECT count(*) / 2 FROM archive.events) LIMIT 1`).Scan(&victim); err != nil {
+				t.Fatal(err)
+			}
+			admin, err := pgx.Connect(ctx, storetest.AdminURL(t, url))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer admin.Close(ctx)
+			if _, err := admin.Exec(ctx, `SET session_replication_role = replica`); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := admin.Exec(ctx, strings.ReplaceAll(sprintf(tc.tamper, victim), "\n", " ")); err != nil {
+				t.Fatalf("tamper: %v", err)
+			}
+			rep, err = q.Verify(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.OK() {
+				t.Fatal("verify did not notice")
+			}
+			p := rep.Problems[0]
+			if !strings.Contains(p.Reason, tc.want) {
+				t.Fatalf("reason %q, want it to say %q", p.Reason, tc.want)
+			}
+			if want := tc.victim(victim); want != 0 && p.EventID != want {
+				t.Fatalf("verify named event %d, the first affected is %d", p.EventID, want)
+			}
+		})
+	}
+}
+
+func same(id int64) int64 { return id }
+func next(id int64) int64 { return id + 1 }
+func none(int64) int64    { return 0 }
