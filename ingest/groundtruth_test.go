@@ -79,6 +79,17 @@ func checkAgainstTruth(t *testing.T, w *world, pairs int, seed uint64) {
 	if expired != evicted {
 		t.Errorf("archive marked %d sends expired, the simulator evicted %d", expired, evicted)
 	}
+	// Expiries carry no source timestamp: they are dated by the source's
+	// clock (the response's Date header), never the test machine's.
+	var offClock int
+	if err := w.store.Pool().QueryRow(ctx, `SELECT count(*) FROM archive.events
+		WHERE type = 'invocation_source_expired' AND (occurred_at > $1 OR occurred_at < $2)`,
+		now, w.sim.Config().Start).Scan(&offClock); err != nil {
+		t.Fatal(err)
+	}
+	if offClock != 0 {
+		t.Errorf("%d expiry events are dated outside the simulated period", offClock)
+	}
 	t.Logf("%d sends created, %d evicted by the cloud, %d events archived", len(sends), evicted, w.eventCount(t))
 
 	// Random (send, instant) pairs: the archive's point-in-time answer, in Go

@@ -24,7 +24,7 @@ type world struct {
 	runner *ingest.Runner
 }
 
-func newWorld(t *testing.T, cfg ecssim.Config) *world {
+func newWorld(t testing.TB, cfg ecssim.Config) *world {
 	t.Helper()
 	sim, err := ecssim.New(cfg)
 	if err != nil {
@@ -44,7 +44,7 @@ func newWorld(t *testing.T, cfg ecssim.Config) *world {
 	return w
 }
 
-func staticCredential(t *testing.T, id, secret string) credentials.Credential {
+func staticCredential(t testing.TB, id, secret string) credentials.Credential {
 	t.Helper()
 	typ := "access_key"
 	cred, err := credentials.NewCredential(&credentials.Config{Type: &typ, AccessKeyId: &id, AccessKeySecret: &secret})

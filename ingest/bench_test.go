@@ -1,0 +1,79 @@
+package ingest_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/cloudassistant/sendfile-archive/ingest"
+	"github.com/cloudassistant/sendfile-archive/ingest/ecssim"
+	"github.com/cloudassistant/sendfile-archive/ingest/source"
+	"github.com/cloudassistant/sendfile-archive/store"
+	"github.com/cloudassistant/sendfile-archive/store/storetest"
+)
+
+// BenchmarkIngest measures a cycle against the bare API walk it cannot beat,
+// in the same run: "first" archives a six-week backlog into an empty
+// archive, "steady" re-walks it with nothing changed (the usual cron tick).
+// The reported x-walk metric is cycle time divided by bare-walk time.
+func BenchmarkIngest(b *testing.B) {
+	ctx := context.Background()
+	w := newWorld(b, ecssim.Config{Seed: 31, SendsPerDay: 60})
+	w.sim.Advance(6 * week)
+	cfg := w.sim.Config()
+	cred := staticCredential(b, cfg.AccessKeyID, cfg.AccessKeySecret)
+	client, err := source.NewClient(cfg.Regions[0], source.Options{Endpoint: w.server.URL, Credential: cred})
+	if err != nil {
+		b.Fatal(err)
+	}
+	bareWalk := func() (pages, records int) {
+		token := ""
+		for {
+			p, _, err := client.ListPage(ctx, token)
+			if err != nil {
+				b.Fatal(err)
+			}
+			pages++
+			records += len(p.Invocations)
+			if p.NextToken == "" {
+				return
+			}
+			token = p.NextToken
+		}
+	}
+	for _, mode := range []string{"first", "steady"} {
+		b.Run(mode, func(b *testing.B) {
+			var walkTime, cycleTime time.Duration
+			var pages, records, events int
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				st := storetest.New(b)
+				target, err := st.EnsureTarget(ctx, "", cfg.Regions[0], store.SourceSendFileResults)
+				if err != nil {
+					b.Fatal(err)
+				}
+				c := &ingest.Cycle{Store: st, Target: target, Source: client, Clock: w.sim.Now}
+				if mode == "steady" {
+					if _, err := c.Run(ctx); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StartTimer()
+				t0 := time.Now()
+				pages, records = bareWalk()
+				walkTime += time.Since(t0)
+				t1 := time.Now()
+				run, err := c.Run(ctx)
+				cycleTime += time.Since(t1)
+				if err != nil {
+					b.Fatal(err)
+				}
+				events = run.Events
+			}
+			b.ReportMetric(float64(cycleTime)/float64(walkTime), "x-walk")
+			b.ReportMetric(float64(records), "records")
+			b.ReportMetric(float64(pages), "pages")
+			b.ReportMetric(float64(events), "events")
+		})
+	}
+}

@@ -1,0 +1,239 @@
+package ecssim
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Config describes one simulated account. The zero value of every field
+// except Seed, Quirks, MaxRecords, SecurityToken and Faults means "use the
+// default", so callers can set only what they care about.
+type Config struct {
+	// Seed drives every random choice; equal seeds give equal worlds.
+	Seed int64
+	// Start is the virtual clock's starting instant. It is converted to UTC
+	// and truncated to the second so that generated times stay whole seconds.
+	// Default 2026-01-05T00:00:00Z.
+	Start time.Time
+	// Regions are the region ids the account serves. A request for any other
+	// region id gets 404 InvalidRegionId.NotFound. Default ["cn-hangzhou"].
+	Regions []string
+	// AccessKeyID is the only access key id the simulator knows; requests
+	// signed with another get 404 InvalidAccessKeyId.NotFound.
+	// Default "sim-access-key-id".
+	AccessKeyID string
+	// AccessKeySecret is the secret signatures are verified against.
+	// Default "sim-access-key-secret".
+	AccessKeySecret string
+	// SecurityToken, when set, must arrive in x-acs-security-token, as it does
+	// for STS credentials.
+	SecurityToken string
+	// Retention is how long the API keeps listing a send after its creation;
+	// records with CreationTime < now-Retention are evicted. Default six
+	// weeks, as in the current English documentation.
+	Retention time.Duration
+	// MaxRecords caps the number of listed sends per region, newest kept;
+	// 0 means no cap. Older documentation mentions 100,000 and newer SDK
+	// comments 10,000 or 1,000, which is why it is configurable.
+	MaxRecords int
+	// SendsPerDay is the mean arrival rate of file sends per region.
+	// Default 12; at most 86400 because arrivals are whole seconds apart.
+	SendsPerDay float64
+	// FleetSize is the number of instances per region. Default 40.
+	FleetSize int
+	// MaxInstancesPerSend bounds how many distinct instances one send
+	// targets (uniformly 1..N). Default 6, or FleetSize if that is smaller.
+	MaxInstancesPerSend int
+	// Quirks renders the value shapes the documentation's samples show
+	// (offset and fractional timestamps, stray whitespace, booleans and
+	// numbers where strings are documented, TotalCount as a string).
+	Quirks bool
+	// Faults are injected into authenticated requests; see Faults.
+	Faults Faults
+}
+
+// Faults configures injected failures. Each authenticated API request draws
+// from a seeded stream, so a given seed and request order always yields the
+// same faults. Rates are fractions in [0, 1].
+type Faults struct {
+	// ThrottleRate is the fraction of requests answered 400 Throttling.User
+	// or Throttling.Api (alternately), as the cloud's flow control does.
+	ThrottleRate float64
+	// ServerErrorRate is the fraction answered 500 InternalError.Dispatch or
+	// 503 ServiceUnavailable. ThrottleRate+ServerErrorRate must not exceed 1.
+	ServerErrorRate float64
+	// BadTokenRate is the fraction of requests carrying a non-empty NextToken
+	// that are answered 400 InvalidParameter.NextToken although the token is
+	// valid, imitating a token the cloud has expired.
+	BadTokenRate float64
+	// MalformedRate is the fraction of otherwise successful responses whose
+	// JSON body is cut short, to exercise clients' handling of broken bodies.
+	MalformedRate float64
+	// Latency is real (wall-clock) time added before each API response.
+	Latency time.Duration
+}
+
+// Defaults, kept as named values so documentation and code agree.
+const (
+	defaultRetention           = 6 * 7 * 24 * time.Hour
+	defaultSendsPerDay         = 12
+	defaultFleetSize           = 40
+	defaultMaxInstancesPerSend = 6
+	defaultAccessKeyID         = "sim-access-key-id"
+	defaultAccessKeySecret     = "sim-access-key-secret"
+	// maxSendsPerDay keeps arrivals at least one second apart per region,
+	// which is what lets whole-second creation times stay strictly ordered.
+	maxSendsPerDay = 86400
+	// maxFleetSize bounds memory for fleets; far beyond any realistic test.
+	maxFleetSize = 100000
+)
+
+var defaultStart = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+
+// regionIDPattern accepts the shape of real region ids such as cn-hangzhou,
+// ap-southeast-1 or cn-shanghai-finance-1.
+var regionIDPattern = regexp.MustCompile(`^[a-z]{2,}(-[a-z0-9]+)+$`)
+
+// DefaultConfig returns the configuration New uses for zero-valued fields:
+// one region, a 40-instance fleet, twelve sends a day, six weeks' retention,
+// no record cap, no quirks and no faults.
+func DefaultConfig() Config {
+	return Config{
+		Start:               defaultStart,
+		Regions:             []string{"cn-hangzhou"},
+		AccessKeyID:         defaultAccessKeyID,
+		AccessKeySecret:     defaultAccessKeySecret,
+		Retention:           defaultRetention,
+		SendsPerDay:         defaultSendsPerDay,
+		FleetSize:           defaultFleetSize,
+		MaxInstancesPerSend: defaultMaxInstancesPerSend,
+	}
+}
+
+// ConfigError reports an invalid configuration field by name, so a command
+// line or config file can point the user at the exact setting to fix.
+type ConfigError struct {
+	// Field is the Config field name, e.g. "Faults.ThrottleRate".
+	Field string
+	// Reason says what is wrong with it.
+	Reason string
+}
+
+// Error implements error.
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("ecssim: invalid config: %s %s", e.Field, e.Reason)
+}
+
+// withDefaults fills zero-valued fields; it never overrides explicit values,
+// so validation still sees (and rejects) negative or malformed ones.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.Start.IsZero() {
+		c.Start = d.Start
+	}
+	c.Start = c.Start.UTC().Truncate(time.Second)
+	if len(c.Regions) == 0 {
+		c.Regions = d.Regions
+	}
+	c.Regions = append([]string(nil), c.Regions...)
+	if c.AccessKeyID == "" {
+		c.AccessKeyID = d.AccessKeyID
+	}
+	if c.AccessKeySecret == "" {
+		c.AccessKeySecret = d.AccessKeySecret
+	}
+	if c.Retention == 0 {
+		c.Retention = d.Retention
+	}
+	if c.SendsPerDay == 0 {
+		c.SendsPerDay = d.SendsPerDay
+	}
+	if c.FleetSize == 0 {
+		c.FleetSize = d.FleetSize
+	}
+	if c.MaxInstancesPerSend == 0 {
+		c.MaxInstancesPerSend = min(d.MaxInstancesPerSend, max(c.FleetSize, 1))
+	}
+	return c
+}
+
+// validate checks a defaulted config and names the first offending field.
+func (c Config) validate() error {
+	seen := make(map[string]bool, len(c.Regions))
+	for i, r := range c.Regions {
+		field := fmt.Sprintf("Regions[%d]", i)
+		if !regionIDPattern.MatchString(r) {
+			return &ConfigError{field, fmt.Sprintf("%q is not a region id like cn-hangzhou", r)}
+		}
+		if seen[r] {
+			return &ConfigError{field, fmt.Sprintf("%q is listed twice", r)}
+		}
+		seen[r] = true
+	}
+	// The Authorization header separates its parts with commas and spaces,
+	// so such characters could never be matched in a Credential.
+	if strings.ContainsAny(c.AccessKeyID, " ,;=\t\r\n") {
+		return &ConfigError{"AccessKeyID", "must not contain spaces, commas, semicolons or equals signs"}
+	}
+	if c.Retention < 0 {
+		return &ConfigError{"Retention", "must not be negative"}
+	}
+	if c.MaxRecords < 0 {
+		return &ConfigError{"MaxRecords", "must not be negative (0 means no cap)"}
+	}
+	if math.IsNaN(c.SendsPerDay) || c.SendsPerDay <= 0 || c.SendsPerDay > maxSendsPerDay {
+		return &ConfigError{"SendsPerDay", fmt.Sprintf("must be in (0, %d]", maxSendsPerDay)}
+	}
+	if c.FleetSize < 1 || c.FleetSize > maxFleetSize {
+		return &ConfigError{"FleetSize", fmt.Sprintf("must be in [1, %d]", maxFleetSize)}
+	}
+	if c.MaxInstancesPerSend < 1 || c.MaxInstancesPerSend > c.FleetSize {
+		return &ConfigError{"MaxInstancesPerSend", fmt.Sprintf("must be in [1, FleetSize=%d]", c.FleetSize)}
+	}
+	return c.Faults.validate("Faults.")
+}
+
+func (f Faults) validate(prefix string) error {
+	rates := []struct {
+		name string
+		v    float64
+	}{
+		{"ThrottleRate", f.ThrottleRate},
+		{"ServerErrorRate", f.ServerErrorRate},
+		{"BadTokenRate", f.BadTokenRate},
+		{"MalformedRate", f.MalformedRate},
+	}
+	for _, r := range rates {
+		if math.IsNaN(r.v) || r.v < 0 || r.v > 1 {
+			return &ConfigError{prefix + r.name, "must be a fraction in [0, 1]"}
+		}
+	}
+	if f.ThrottleRate+f.ServerErrorRate > 1 {
+		return &ConfigError{prefix + "ServerErrorRate", "plus ThrottleRate must not exceed 1"}
+	}
+	if f.Latency < 0 {
+		return &ConfigError{prefix + "Latency", "must not be negative"}
+	}
+	return nil
+}
+
+// clamped forces rates into range; SetFaults has no error return, and a
+// simulator that silently ignored the call would be harder to debug than one
+// that saturates.
+func (f Faults) clamped() Faults {
+	clamp := func(v float64) float64 {
+		if math.IsNaN(v) || v < 0 {
+			return 0
+		}
+		return min(v, 1)
+	}
+	f.ThrottleRate = clamp(f.ThrottleRate)
+	f.ServerErrorRate = min(clamp(f.ServerErrorRate), 1-f.ThrottleRate)
+	f.BadTokenRate = clamp(f.BadTokenRate)
+	f.MalformedRate = clamp(f.MalformedRate)
+	f.Latency = max(f.Latency, 0)
+	return f
+}

@@ -1,0 +1,60 @@
+// Package ecssim is a stand-in for the Alibaba Cloud ECS API operation
+// DescribeSendFileResults (API version 2014-05-26), served over HTTP so that
+// the official SDK (github.com/alibabacloud-go/ecs-20140526/v4) can talk to it
+// unchanged.
+//
+// Real ECS is not reachable from development and CI machines, and the cloud
+// forgets its send-file records after a few weeks, which is the very problem
+// the archive solves. The simulator therefore gives the project three things
+// at once:
+//
+//   - the same wire protocol as the cloud: ACS3-HMAC-SHA256 signatures checked
+//     against a configured key pair, both paging modes (MaxResults+NextToken
+//     and PageNumber+PageSize), every documented filter, the documented error
+//     codes with the cloud's JSON error shape, and optionally the odd value
+//     shapes the documentation's own samples show (Config.Quirks);
+//   - a virtual clock (Sim.Advance) on which a fleet of instances receives file
+//     sends as a Poisson process, each instance moving Pending → Running → a
+//     terminal status with realistic timestamps, and records disappearing once
+//     they fall out of the retention window or the per-region record cap;
+//   - the ground truth (Sim.Sends, Sim.StatusAt, Sim.Listed): the true status
+//     of every instance at every instant, including records the API no longer
+//     lists, so end-to-end tests can use it as the oracle.
+//
+// Everything is deterministic from Config.Seed: the same seed yields the same
+// fleet, the same sends and the same quirks no matter how the clock is
+// advanced (in one step or in many), and the same sequence of injected faults
+// for the same sequence of requests. Record-level choices (quirk shapes,
+// identifiers) are derived by hashing the seed with the record's identity
+// rather than drawn from a shared stream, so a record renders identically on
+// every poll until its state changes.
+//
+// # Precision
+//
+// Timestamps in the ground truth are kept at exactly the precision the API
+// renders: whole seconds normally, and for some records milliseconds when
+// Quirks is on. A parsed rendered time therefore always equals the truth.
+//
+// # Deliberate simplifications
+//
+//   - x-acs-date is not compared with the clock (the SDK stamps wall time, the
+//     simulator runs on virtual time) and x-acs-signature-nonce is not checked
+//     for replays; the signature itself is verified exactly.
+//   - In MaxResults/NextToken mode the body still carries TotalCount (the
+//     number of records matching the filters at the time of the request),
+//     PageNumber 1 and PageSize equal to MaxResults. The cloud documents
+//     TotalCount as invalid in this mode; clients must not rely on it.
+//   - In PageNumber/PageSize mode NextToken is always empty.
+//   - With the InstanceId filter, InvokeInstances holds only that instance,
+//     while InvocationStatus and VmCount still describe the whole send.
+//   - A Tag.N.Key without Tag.N.Value matches any value of that key; a present
+//     (even empty) Tag.N.Value must match exactly.
+//   - A security token is only checked when Config.SecurityToken is set.
+//
+// # Control surface
+//
+// Besides the API at "/", the handler serves a small unauthenticated control
+// surface for scripts and demos under "/_sim/": GET /_sim/now, POST
+// /_sim/advance?by=1h and GET /_sim/stats, each answering JSON. These paths
+// never reach the API and the API path never reaches them.
+package ecssim
