@@ -9,7 +9,9 @@ import (
 	"github.com/cloudassistant/sendfile-archive/store"
 )
 
-func ts(min int) time.Time { return time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC).Add(time.Duration(min) * time.Minute) }
+func ts(min int) time.Time {
+	return time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC).Add(time.Duration(min) * time.Minute)
+}
 
 func ev(seq int64, typ, instance, from, to string, occurred, recorded int, detail string) store.StoredEvent {
 	e := store.StoredEvent{Event: model.Event{InvokeID: "f-1", InstanceID: instance, Seq: seq, Type: typ, FromStatus: from,
