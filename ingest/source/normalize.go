@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strconv"
 	"strings"
@@ -38,7 +39,15 @@ func ParsePage(body []byte) (Page, error) {
 	if err := dec.Decode(&top); err != nil {
 		return Page{}, fmt.Errorf("%w: body is not a JSON object: %v", ErrMalformed, err)
 	}
-	if dec.More() {
+	if top == nil {
+		// "null" decodes into a nil map without error. Read as an empty last
+		// page it would end a walk early, and as the answer to an expiry
+		// lookup it would "confirm" that a live invocation is gone.
+		return Page{}, fmt.Errorf("%w: body is not a JSON object: null", ErrMalformed)
+	}
+	// Anything but whitespace after the object is trailing data. (dec.More
+	// is not enough: it reports a stray "}" or "]" as the end of input.)
+	if _, err := dec.Token(); err != io.EOF {
 		return Page{}, fmt.Errorf("%w: trailing data after the JSON object", ErrMalformed)
 	}
 	p := Page{RequestID: str(top["RequestId"]), NextToken: strings.TrimSpace(str(top["NextToken"]))}
