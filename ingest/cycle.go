@@ -151,6 +151,7 @@ func (w *walk) pages(ctx context.Context) error {
 func (w *walk) page(ctx context.Context, page source.Page) error {
 	observed := w.observedAt(page)
 	var fresh []model.Invocation
+	inPage := map[string]bool{}
 	for _, inv := range page.Invocations {
 		if ct := inv.Attributes.CreationTime; ct != nil {
 			if w.run.OldestListed == nil || ct.Before(*w.run.OldestListed) {
@@ -160,9 +161,10 @@ func (w *walk) page(ctx context.Context, page source.Page) error {
 				w.run.NewestListed = ct
 			}
 		}
-		if w.seen[inv.InvokeID] {
-			continue // listed again on a later page because the listing shifted
+		if w.seen[inv.InvokeID] || inPage[inv.InvokeID] {
+			continue // listed again (the listing shifted, or the page repeats it)
 		}
+		inPage[inv.InvokeID] = true
 		fresh = append(fresh, inv)
 	}
 	progress := *w.run
@@ -213,10 +215,8 @@ func (w *walk) apply(ctx context.Context, p *store.Page, observed []model.Invoca
 		}
 		if k == nil {
 			k = model.NewKnownInvocation(inv.InvokeID)
-			if err := p.SaveContent(ctx, inv.Attributes.ContentSHA256, inv.Content); err != nil {
-				return 0, 0, err
-			}
-		} else if evs[0].Type == model.EventInvocationAttributesChanged {
+		}
+		if k.Attributes.ContentSHA256 != inv.Attributes.ContentSHA256 {
 			if err := p.SaveContent(ctx, inv.Attributes.ContentSHA256, inv.Content); err != nil {
 				return 0, 0, err
 			}

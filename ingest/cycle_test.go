@@ -314,3 +314,17 @@ func checkAllArchived(t *testing.T, w *world) {
 		t.Fatalf("archived %d sends, want %d", n, want)
 	}
 }
+
+// A page that lists the same send twice archives it once.
+func TestDuplicateOnOnePageArchivedOnce(t *testing.T) {
+	t.Parallel()
+	st := storetest.New(t)
+	inv := invocation("f-1", "Success", instance("i-1", "Success"))
+	src := &fakeSource{list: func(string) (source.Page, error) { return mustPage(t, body("", inv, inv)), nil }}
+	if _, err := newCycle(t, st, src).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := countEvents(t, st, "f-1"); n != 5 {
+		t.Fatalf("%d events, want 5", n)
+	}
+}

@@ -71,7 +71,11 @@ func (k *KnownInvocation) Apply(batch []Event) error {
 			return fmt.Errorf("apply event %s seq %d: %w", e.InvokeID, e.Seq, err)
 		}
 	}
-	if len(k.Instances) > 0 && k.ReportedStatus != "" && k.DerivedStatus() != k.ReportedStatus {
+	observed := false // an expiry is not an observation of the aggregates
+	for _, e := range batch {
+		observed = observed || e.Type != EventSourceExpired
+	}
+	if observed && len(k.Instances) > 0 && k.ReportedStatus != "" && k.DerivedStatus() != k.ReportedStatus {
 		k.Disagreements++
 	}
 	return nil

@@ -38,24 +38,6 @@ func Invocation(known *model.KnownInvocation, obs model.Invocation, now time.Tim
 		}, model.InvocationDetail{Attributes: &attrs, Tags: nonNilTags(obs.Tags)}, obs.Raw); err != nil {
 			return nil, err
 		}
-	} else {
-		if !known.Attributes.Equal(obs.Attributes) {
-			attrs := obs.Attributes
-			occurred, evidence := b.invocationTime(nil, "")
-			if err := b.add(model.Event{
-				Type: model.EventInvocationAttributesChanged, OccurredAt: occurred, Evidence: evidence,
-			}, model.InvocationDetail{Attributes: &attrs}, obs.Raw); err != nil {
-				return nil, err
-			}
-		}
-		if !model.TagsEqual(known.Tags, obs.Tags) {
-			occurred, evidence := b.invocationTime(nil, "")
-			if err := b.add(model.Event{
-				Type: model.EventTagsChanged, OccurredAt: occurred, Evidence: evidence,
-			}, model.InvocationDetail{Tags: nonNilTags(obs.Tags)}, map[string]any{"Tags": obs.RawTags}); err != nil {
-				return nil, err
-			}
-		}
 	}
 
 	var latestInstanceEvent time.Time
@@ -86,6 +68,29 @@ func Invocation(known *model.KnownInvocation, obs model.Invocation, now time.Tim
 			return nil, err
 		}
 	}
+	// Attribute and tag changes carry no source time, so they are dated by
+	// the observation and come last: dating them first would push the
+	// source-dated events of the same observation forward.
+	if known.LastSeq > 0 {
+		if !known.Attributes.Equal(obs.Attributes) {
+			attrs := obs.Attributes
+			occurred, evidence := b.invocationTime(nil, "")
+			if err := b.add(model.Event{
+				Type: model.EventInvocationAttributesChanged, OccurredAt: occurred, Evidence: evidence,
+			}, model.InvocationDetail{Attributes: &attrs}, obs.Raw); err != nil {
+				return nil, err
+			}
+		}
+		if !model.TagsEqual(known.Tags, obs.Tags) {
+			occurred, evidence := b.invocationTime(nil, "")
+			if err := b.add(model.Event{
+				Type: model.EventTagsChanged, OccurredAt: occurred, Evidence: evidence,
+			}, model.InvocationDetail{Tags: nonNilTags(obs.Tags)}, map[string]any{"Tags": obs.RawTags}); err != nil {
+				return nil, err
+			}
+		}
+	}
+
 	return b.events, nil
 }
 
