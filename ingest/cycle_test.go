@@ -155,9 +155,9 @@ func TestRejectedTokenRestartsTheWalk(t *testing.T) {
 	if err != nil || !run.CompleteWalk {
 		t.Fatalf("walk did not recover: %v %+v", err, run)
 	}
-	// discovered + instance discovered + Pending + Running + Success
-	if a, b := countEvents(t, st, "f-1"), countEvents(t, st, "f-2"); a != 5 || b != 5 {
-		t.Fatalf("events per send: f-1 %d, f-2 %d; want 5 each", a, b)
+	// discovered + instance discovered + Pending + Running + Success + reported Success
+	if a, b := countEvents(t, st, "f-1"), countEvents(t, st, "f-2"); a != 6 || b != 6 {
+		t.Fatalf("events per send: f-1 %d, f-2 %d; want 6 each", a, b)
 	}
 }
 
@@ -324,7 +324,7 @@ func TestDuplicateOnOnePageArchivedOnce(t *testing.T) {
 	if _, err := newCycle(t, st, src).Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if n := countEvents(t, st, "f-1"); n != 5 {
-		t.Fatalf("%d events, want 5", n)
+	if n := countEvents(t, st, "f-1"); n != 6 {
+		t.Fatalf("%d events, want 6", n)
 	}
 }

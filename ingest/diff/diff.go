@@ -32,35 +32,41 @@ func Invocation(known *model.KnownInvocation, obs model.Invocation, now time.Tim
 	if known.LastSeq == 0 {
 		attrs := obs.Attributes
 		occurred, evidence := b.invocationTime(obs.Attributes.CreationTime, model.EvidenceCreationTime)
+		// The cloud's aggregate is not dated by the discovery: it holds from
+		// the instance transitions that produced it (reported below).
 		if err := b.add(model.Event{
-			Type: model.EventInvocationDiscovered, ToStatus: obs.ReportedStatus,
-			OccurredAt: occurred, Evidence: evidence,
+			Type: model.EventInvocationDiscovered, OccurredAt: occurred, Evidence: evidence,
 		}, model.InvocationDetail{Attributes: &attrs, Tags: nonNilTags(obs.Tags)}, obs.Raw); err != nil {
 			return nil, err
 		}
 	}
 
 	var latestInstanceEvent time.Time
+	latestEvidence := model.EvidenceInstances
 	for _, in := range uniqueInstances(obs.Instances) {
 		events, err := b.instance(known.Instances[in.InstanceID], in)
 		if err != nil {
 			return nil, err
 		}
 		for _, e := range events {
-			if e.Type == model.EventInstanceStatusChanged && e.OccurredAt.After(latestInstanceEvent) {
+			if e.Type == model.EventInstanceStatusChanged && !e.OccurredAt.Before(latestInstanceEvent) {
 				latestInstanceEvent = e.OccurredAt
+				latestEvidence = model.EvidenceInstances
+				if e.Evidence == model.EvidenceObserved {
+					latestEvidence = model.EvidenceObserved
+				}
 			}
 		}
 	}
 
-	if known.LastSeq > 0 && known.ReportedStatus != obs.ReportedStatus {
+	if known.ReportedStatus != obs.ReportedStatus {
 		// The cloud's aggregate moves because an instance moved: date it by the
 		// latest instance transition seen in the same observation.
 		var at *time.Time
 		if !latestInstanceEvent.IsZero() {
 			at = &latestInstanceEvent
 		}
-		occurred, evidence := b.invocationTime(at, model.EvidenceInstances)
+		occurred, evidence := b.invocationTime(at, latestEvidence)
 		if err := b.add(model.Event{
 			Type: model.EventReportedStatusChanged, FromStatus: known.ReportedStatus, ToStatus: obs.ReportedStatus,
 			OccurredAt: occurred, Evidence: evidence,

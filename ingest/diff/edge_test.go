@@ -112,18 +112,24 @@ func TestFirstSeenFinishedGetsWholeLifecycle(t *testing.T) {
 	var k *model.KnownInvocation
 	evs := observe(t, &k, invocation("Success", nil,
 		instance("i-1", "Success", tp(0), tp(10), tp(20), tp(20))), sec(1000))
-	if len(evs) != 5 || evs[0].Type != model.EventInvocationDiscovered || evs[1].Type != model.EventInstanceDiscovered {
+	if len(evs) != 6 || evs[0].Type != model.EventInvocationDiscovered || evs[1].Type != model.EventInstanceDiscovered {
 		t.Fatalf("events: %s", dump(evs))
 	}
-	if evs[0].ToStatus != "Success" {
-		t.Errorf("invocation_discovered carries reported status %q, want Success", evs[0].ToStatus)
+	// The cloud's aggregate holds from the transition that produced it, not
+	// from the send's creation: it is its own event, dated by the instances.
+	if evs[0].ToStatus != "" {
+		t.Errorf("invocation_discovered carries reported status %q, want none", evs[0].ToStatus)
+	}
+	if r := evs[5]; r.Type != model.EventReportedStatusChanged || r.FromStatus != "" || r.ToStatus != "Success" ||
+		!r.OccurredAt.Equal(sec(20)) || r.Evidence != model.EvidenceInstances {
+		t.Errorf("reported status event: %s", dump(evs[5:]))
 	}
 	assertStatusEvents(t, evs, "i-1",
 		wantStatus{"", "Pending", sec(0), model.EvidenceCreationTime},
 		wantStatus{"Pending", "Running", sec(10), model.EvidenceStartTime},
 		wantStatus{"Running", "Success", sec(20), model.EvidenceFinishTime})
-	if countType(evs, model.EventReportedStatusChanged) != 0 {
-		t.Errorf("a first observation must not emit reported_status_changed: %s", dump(evs))
+	if countType(evs, model.EventReportedStatusChanged) != 1 {
+		t.Errorf("a first observation emits exactly one reported_status_changed: %s", dump(evs))
 	}
 }
 
