@@ -13,6 +13,13 @@ import (
 	"github.com/cloudassistant/sendfile-archive/store"
 )
 
+// Oversized thresholds: records beyond them are archived like any other but
+// counted, so an operator can see what is driving memory and page size.
+const (
+	OversizedContentBytes = 256 << 10
+	OversizedInstances    = 1000
+)
+
 // ErrLeaseHeld means another archiver is working the target right now.
 var ErrLeaseHeld = errors.New("another archiver holds this target's lease")
 
@@ -69,7 +76,12 @@ func (c *Cycle) Run(ctx context.Context) (store.Run, error) {
 	finished := c.Clock().UTC()
 	run.FinishedAt = &finished
 	run.Outcome = "ok"
-	if err != nil {
+	switch {
+	case err != nil && ctx.Err() != nil:
+		// Shutdown, not a fault of the source: the page in flight rolled back
+		// and the next cycle picks up from what was committed.
+		run.Outcome, run.Error = "interrupted", err.Error()
+	case err != nil:
 		run.Outcome, run.Error = "failed", err.Error()
 	}
 	// Record the outcome even when the caller's context is gone (shutdown).
@@ -111,9 +123,14 @@ func (w *walk) count(st source.Stats) {
 func (w *walk) all(ctx context.Context) error {
 	for restarts := 0; ; restarts++ {
 		err := w.pages(ctx)
-		if errors.Is(err, source.ErrBadToken) && restarts < w.cycle.MaxRestarts {
-			w.cycle.Logger.Warn("pagination token rejected; restarting the walk", "target", w.cycle.Target.String(), "restart", restarts+1)
+		if (errors.Is(err, source.ErrBadToken) || errors.Is(err, ErrTokenLoop)) && restarts < w.cycle.MaxRestarts && ctx.Err() == nil {
+			// A rejected or repeating token ends this walk, not the cycle:
+			// start over; what was already committed is not diffed again.
+			w.cycle.Logger.Warn("restarting the walk", "target", w.cycle.Target.String(), "restart", restarts+1, "reason", err)
 			continue
+		}
+		if err != nil && restarts > 0 {
+			return fmt.Errorf("after %d restarts: %w", restarts, err)
 		}
 		return err
 	}
@@ -170,6 +187,11 @@ func (w *walk) page(ctx context.Context, page source.Page) error {
 	progress := *w.run
 	progress.Pages++
 	progress.Records += len(page.Invocations)
+	for _, inv := range fresh {
+		if len(inv.Content) > OversizedContentBytes || len(inv.Instances) > OversizedInstances {
+			progress.Oversized++
+		}
+	}
 	err := w.cycle.Store.WithPage(ctx, w.cycle.Target.ID, w.run.ID, func(p *store.Page) error {
 		n, disagreements, err := w.apply(ctx, p, fresh, observed)
 		if err != nil {

@@ -114,7 +114,9 @@ func TestMalformedPageCommitsNothing(t *testing.T) {
 	}
 }
 
-// An API that hands back the same NextToken forever is caught, not followed.
+// An API that hands back the same NextToken forever is caught, not followed:
+// the walk restarts a bounded number of times, then the cycle gives up and
+// says why.
 func TestRepeatedTokenStopsTheWalk(t *testing.T) {
 	t.Parallel()
 	st := storetest.New(t)
@@ -127,8 +129,9 @@ func TestRepeatedTokenStopsTheWalk(t *testing.T) {
 	if !errors.Is(err, ingest.ErrTokenLoop) {
 		t.Fatalf("want ErrTokenLoop, got %v", err)
 	}
-	if calls > 3 {
-		t.Fatalf("followed the looping token %d times", calls)
+	// Each walk makes two calls before it sees the token again; three restarts.
+	if calls != 8 || !strings.Contains(err.Error(), "after 3 restarts") {
+		t.Fatalf("%d calls, error %v", calls, err)
 	}
 }
 
@@ -326,5 +329,40 @@ func TestDuplicateOnOnePageArchivedOnce(t *testing.T) {
 	}
 	if n := countEvents(t, st, "f-1"); n != 6 {
 		t.Fatalf("%d events, want 6", n)
+	}
+}
+
+// A 1 MB file body and a send to 10,000 instances are archived whole, once,
+// and counted as oversized.
+func TestOversizedRecords(t *testing.T) {
+	t.Parallel()
+	st := storetest.New(t)
+	instances := make([]string, 10_000)
+	for i := range instances {
+		instances[i] = instance(fmt.Sprintf("i-%05d", i), "Success")
+	}
+	big := strings.Replace(invocation("f-big", "Success", instances...), `"Content":"x"`,
+		`"Content":"`+strings.Repeat("A", 1<<20)+`"`, 1)
+	small := invocation("f-small", "Success", instance("i-1", "Success"))
+	src := &fakeSource{list: func(string) (source.Page, error) { return mustPage(t, body("", big, small)), nil }}
+	c := newCycle(t, st, src)
+	run, err := c.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Oversized != 1 {
+		t.Fatalf("oversized = %d, want 1", run.Oversized)
+	}
+	// discovered + reported + 4 per instance (discovered, Pending, Running, Success)
+	if n := countEvents(t, st, "f-big"); n != 2+4*10_000 {
+		t.Fatalf("%d events for the big send", n)
+	}
+	var bytes int
+	if err := st.Pool().QueryRow(context.Background(), `SELECT c.bytes FROM archive.contents c
+		JOIN archive.invocations i ON i.content_sha256 = c.sha256 WHERE i.invoke_id = 'f-big'`).Scan(&bytes); err != nil || bytes != 1<<20 {
+		t.Fatalf("content stored with %d bytes, %v", bytes, err)
+	}
+	if run, err := c.Run(context.Background()); err != nil || run.Events != 0 {
+		t.Fatalf("second cycle: %v, %d events", err, run.Events)
 	}
 }

@@ -122,8 +122,8 @@ func (p *Page) SaveProjections(ctx context.Context, known []*model.KnownInvocati
 // crash leaves the run row consistent with what was committed.
 func (p *Page) Progress(ctx context.Context, r Run) error {
 	_, err := p.tx.Exec(ctx, `UPDATE archive.ingest_runs SET pages = $2, records = $3, events = $4, api_calls = $5,
-		retries = $6, disagreements = $7 WHERE id = $1`,
-		p.runID, r.Pages, r.Records, r.Events, r.APICalls, r.Retries, r.Disagreements)
+		retries = $6, disagreements = $7, oversized = $8 WHERE id = $1`,
+		p.runID, r.Pages, r.Records, r.Events, r.APICalls, r.Retries, r.Disagreements, r.Oversized)
 	if err != nil {
 		return fmt.Errorf("record progress of run %d: %w", p.runID, interpretError(err))
 	}

@@ -12,7 +12,7 @@ type Run struct {
 	TargetID      int64
 	StartedAt     time.Time
 	FinishedAt    *time.Time
-	Outcome       string // running, ok, failed
+	Outcome       string // running, ok, failed, interrupted
 	Error         string
 	CompleteWalk  bool
 	Pages         int
@@ -22,6 +22,7 @@ type Run struct {
 	Retries       int
 	Expired       int
 	Disagreements int
+	Oversized     int
 	OldestListed  *time.Time
 	NewestListed  *time.Time
 }
@@ -42,10 +43,10 @@ func (s *Store) FinishRun(ctx context.Context, r Run) error {
 	_, err := s.pool.Exec(ctx, `
 		UPDATE archive.ingest_runs SET finished_at = $2, outcome = $3, error = nullif($4, ''), complete_walk = $5,
 			pages = $6, records = $7, events = $8, api_calls = $9, retries = $10, expired = $11,
-			disagreements = $12, oldest_listed = $13, newest_listed = $14
+			disagreements = $12, oldest_listed = $13, newest_listed = $14, oversized = $15
 		WHERE id = $1`,
 		r.ID, r.FinishedAt, r.Outcome, r.Error, r.CompleteWalk, r.Pages, r.Records, r.Events, r.APICalls,
-		r.Retries, r.Expired, r.Disagreements, r.OldestListed, r.NewestListed)
+		r.Retries, r.Expired, r.Disagreements, r.OldestListed, r.NewestListed, r.Oversized)
 	if err != nil {
 		return fmt.Errorf("finish run %d: %w", r.ID, interpretError(err))
 	}
@@ -56,7 +57,7 @@ func (s *Store) FinishRun(ctx context.Context, r Run) error {
 func (s *Store) Runs(ctx context.Context) ([]Run, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT id, target_id, started_at, finished_at, outcome, coalesce(error, ''), complete_walk, pages, records,
-		       events, api_calls, retries, expired, disagreements, oldest_listed, newest_listed
+		       events, api_calls, retries, expired, disagreements, oldest_listed, newest_listed, oversized
 		FROM archive.ingest_runs ORDER BY target_id, started_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", interpretError(err))
@@ -67,7 +68,7 @@ func (s *Store) Runs(ctx context.Context) ([]Run, error) {
 		var r Run
 		if err := rows.Scan(&r.ID, &r.TargetID, &r.StartedAt, &r.FinishedAt, &r.Outcome, &r.Error, &r.CompleteWalk,
 			&r.Pages, &r.Records, &r.Events, &r.APICalls, &r.Retries, &r.Expired, &r.Disagreements,
-			&r.OldestListed, &r.NewestListed); err != nil {
+			&r.OldestListed, &r.NewestListed, &r.Oversized); err != nil {
 			return nil, fmt.Errorf("list runs: %w", interpretError(err))
 		}
 		out = append(out, r)
