@@ -1,0 +1,271 @@
+package e2e_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aliyun/credentials-go/credentials"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cloudassistant/sendfile-archive/ingest"
+	"github.com/cloudassistant/sendfile-archive/ingest/ecssim"
+	"github.com/cloudassistant/sendfile-archive/ingest/source"
+	"github.com/cloudassistant/sendfile-archive/store"
+	"github.com/cloudassistant/sendfile-archive/store/storetest"
+)
+
+// Secrets every child process is given and must never print.
+const (
+	accessKeySecret = "e2e-secret-Zq81vX"
+	securityToken   = "e2e-sts-token-Hh29Lp"
+	dbPassword      = "pgtdbpass" // pgtestdb's role password, part of every test URL
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "archiver-e2e")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "archiver")
+	build := exec.Command("go", "build", "-o", binary, "../cmd/archiver")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build archiver:", err)
+		os.Exit(1)
+	}
+	code := storetest.Main(m)
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// cloud is a simulator on loopback that knows the test's secrets.
+type cloud struct {
+	sim *ecssim.Sim
+	url string
+}
+
+func newCloud(t *testing.T, cfg ecssim.Config) *cloud {
+	t.Helper()
+	cfg.AccessKeySecret = accessKeySecret
+	cfg.SecurityToken = securityToken
+	sim, err := ecssim.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim.Handler())
+	t.Cleanup(srv.Close)
+	return &cloud{sim: sim, url: srv.URL}
+}
+
+// runner is an in-process archiver for the reference (uninterrupted) runs.
+func (c *cloud) runner(t *testing.T, st *store.Store) *ingest.Runner {
+	t.Helper()
+	cfg := c.sim.Config()
+	typ := "sts"
+	cred, err := credentials.NewCredential(&credentials.Config{Type: &typ, AccessKeyId: &cfg.AccessKeyID,
+		AccessKeySecret: &cfg.AccessKeySecret, SecurityToken: &cfg.SecurityToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &ingest.Runner{Store: st, Regions: cfg.Regions, Clock: c.sim.Now,
+		NewSource: func(region string) (ingest.Source, error) {
+			return source.NewClient(region, source.Options{Endpoint: c.url, Credential: cred})
+		}}
+}
+
+// child is one archiver process.
+type child struct {
+	cmd    *exec.Cmd
+	out    *syncBuffer
+	done   chan struct{}
+	err    error
+	killed bool
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// start launches `archiver args...` with the database and the cloud's
+// credentials in its environment, as an operator would.
+func start(t *testing.T, dbURL string, c *cloud, args ...string) *child {
+	t.Helper()
+	cfg := c.sim.Config()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(),
+		"DATABASE_URL="+dbURL,
+		"ALIBABA_CLOUD_ACCESS_KEY_ID="+cfg.AccessKeyID,
+		"ALIBABA_CLOUD_ACCESS_KEY_SECRET="+accessKeySecret,
+		"ALIBABA_CLOUD_SECURITY_TOKEN="+securityToken,
+		"ARCHIVER_ENDPOINT="+c.url,
+		"ARCHIVER_REGIONS="+strings.Join(cfg.Regions, ","),
+	)
+	ch := &child{cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = ch.out, ch.out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { ch.err = cmd.Wait(); close(ch.done) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-ch.done
+		assertNoSecrets(t, args, ch.out.String())
+	})
+	return ch
+}
+
+// wait waits for the child to exit and returns its exit code (-1 when killed
+// by a signal).
+func (ch *child) wait(t *testing.T, limit time.Duration) int {
+	t.Helper()
+	select {
+	case <-ch.done:
+	case <-time.After(limit):
+		t.Fatalf("archiver did not exit within %s; output:\n%s", limit, ch.out.String())
+	}
+	return ch.cmd.ProcessState.ExitCode()
+}
+
+func (ch *child) signal(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	if err := ch.cmd.Process.Signal(sig); err != nil && !strings.Contains(err.Error(), "finished") {
+		t.Fatal(err)
+	}
+}
+
+func assertNoSecrets(t *testing.T, args []string, out string) {
+	for _, s := range []string{accessKeySecret, securityToken, dbPassword} {
+		if strings.Contains(out, s) {
+			t.Errorf("archiver %v printed a secret (%.6s…):\n%s", args, s, out)
+		}
+	}
+}
+
+// ingestOnce runs `archiver ingest --once` to completion, retrying while a
+// killed predecessor's lease has not yet been released by PostgreSQL.
+func ingestOnce(t *testing.T, dbURL string, c *cloud) {
+	t.Helper()
+	for attempt := 0; attempt < 100; attempt++ {
+		ch := start(t, dbURL, c, "ingest", "--once")
+		code := ch.wait(t, 2*time.Minute)
+		out := ch.out.String()
+		if code == 0 && !strings.Contains(out, "skipped") {
+			return
+		}
+		if code != 0 {
+			t.Fatalf("ingest --once exited %d:\n%s", code, out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("the lease was never released")
+}
+
+// fingerprint is a canonical digest of the event log that ignores only what
+// legitimately differs between runs: run ids, recording times and row ids.
+func fingerprint(t *testing.T, dbURL string) (string, int) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `
+		SELECT concat_ws('|', t.region, e.invoke_id, coalesce(e.instance_id, ''), e.seq, e.type,
+		       coalesce(e.from_status, ''), coalesce(e.to_status, ''),
+		       to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), e.evidence,
+		       coalesce(e.detail::text, ''), e.payload::text)
+		FROM archive.events e JOIN archive.targets t ON t.id = e.target_id
+		ORDER BY t.region, e.invoke_id, e.seq`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	h := sha256.New()
+	n := 0
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatal(err)
+		}
+		h.Write([]byte(line + "\n"))
+		n++
+	}
+	return hex.EncodeToString(h.Sum(nil)), n
+}
+
+// diffLogs names the first event where two archives differ, for a readable
+// failure.
+func diffLogs(t *testing.T, a, b string) string {
+	t.Helper()
+	q := `SELECT concat_ws('|', invoke_id, seq, type, coalesce(instance_id,''), coalesce(to_status,''), occurred_at, evidence)
+		FROM archive.events ORDER BY invoke_id, seq`
+	read := func(url string) []string {
+		conn, err := pgx.Connect(context.Background(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(context.Background())
+		rows, err := conn.Query(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return lines
+	}
+	la, lb := read(a), read(b)
+	for i := 0; i < len(la) || i < len(lb); i++ {
+		var x, y string
+		if i < len(la) {
+			x = la[i]
+		}
+		if i < len(lb) {
+			y = lb[i]
+		}
+		if x != y {
+			return fmt.Sprintf("first difference at row %d:\n  got  %s\n  want %s", i, x, y)
+		}
+	}
+	return "no row differs in the summary columns (payload or detail differ)"
+}
+
+func openStore(t *testing.T, url string) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	return st
+}
