@@ -39,10 +39,13 @@ func NewKnownInvocation(invokeID string) *KnownInvocation {
 }
 
 // DerivedStatus is the aggregate rule over the instances' current statuses.
+// Instances with no status event yet are not counted (as at a point in
+// time); an instance whose last status was blank or undocumented is, and
+// makes the aggregate Unknown.
 func (k *KnownInvocation) DerivedStatus() string {
 	statuses := make([]string, 0, len(k.Instances))
 	for _, in := range k.Instances {
-		if in.Status != "" {
+		if !in.StatusSince.IsZero() {
 			statuses = append(statuses, in.Status)
 		}
 	}

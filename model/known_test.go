@@ -262,14 +262,20 @@ func TestDerivedStatus(t *testing.T) {
 	if got := k.DerivedStatus(); got != model.AggregateUnknown {
 		t.Errorf("only a status-less instance: DerivedStatus = %q, want Unknown", got)
 	}
-	k.Instances["i-1"] = &model.KnownInstance{Status: "Success"}
-	k.Instances["i-2"] = &model.KnownInstance{Status: "Timeout"}
+	since := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	k.Instances["i-1"] = &model.KnownInstance{Status: "Success", StatusSince: since}
+	k.Instances["i-2"] = &model.KnownInstance{Status: "Timeout", StatusSince: since}
 	if got := k.DerivedStatus(); got != model.AggregatePartialFailed {
 		t.Errorf("DerivedStatus = %q, want PartialFailed", got)
 	}
-	k.Instances["i-3"] = &model.KnownInstance{Status: "Stopping"}
+	k.Instances["i-3"] = &model.KnownInstance{Status: "Stopping", StatusSince: since}
 	if got := k.DerivedStatus(); got != model.AggregateUnknown {
 		t.Errorf("with undocumented status: DerivedStatus = %q, want Unknown", got)
+	}
+	// A blank status reached by a status event is kept, not dropped.
+	k.Instances["i-3"] = &model.KnownInstance{Status: "", StatusSince: since}
+	if got := k.DerivedStatus(); got != model.AggregateUnknown {
+		t.Errorf("with a blank status: DerivedStatus = %q, want Unknown", got)
 	}
 }
 

@@ -30,8 +30,8 @@ type ChainFields struct {
 	RecordedAt time.Time
 	Evidence   string
 	RunID      int64
-	Detail     []byte // canonical JSON, or nil
-	Payload    []byte // canonical JSON
+	Detail     []byte // jsonb's text form, or nil
+	Payload    []byte // jsonb's text form
 }
 
 // EventHash is SHA-256 over the previous hash and the event's canonical bytes.
@@ -65,10 +65,10 @@ func EventHash(prev []byte, f ChainFields) []byte {
 	return h.Sum(nil)
 }
 
-// CanonicalJSON re-encodes a JSON document in the one form both the writer and
-// the verifier can reproduce from what jsonb hands back: object keys sorted,
-// no insignificant whitespace, numbers in PostgreSQL numeric's output form,
-// and NUL characters (which jsonb cannot store) replaced by U+FFFD.
+// CanonicalJSON re-encodes a JSON document deterministically before it is
+// stored: object keys sorted, no insignificant whitespace, numbers in
+// PostgreSQL numeric's output form, and NUL characters (which jsonb cannot
+// store) replaced by U+FFFD.
 func CanonicalJSON(raw []byte) ([]byte, error) {
 	if raw == nil {
 		return nil, nil

@@ -21,21 +21,14 @@ type StoredEvent struct {
 	Hash       []byte
 }
 
-// ChainFields returns the hashed fields of a stored event.
-func (e StoredEvent) ChainFields() (ChainFields, error) {
-	detail, err := CanonicalJSON(e.Detail)
-	if err != nil {
-		return ChainFields{}, err
-	}
-	payload, err := CanonicalJSON(e.Payload)
-	if err != nil {
-		return ChainFields{}, err
-	}
+// ChainFields returns the hashed fields of a stored event. Detail and payload
+// are hashed as jsonb prints them (see Page.Append), so nothing is re-encoded.
+func (e StoredEvent) ChainFields() ChainFields {
 	return ChainFields{
 		TargetID: e.TargetID, InvokeID: e.InvokeID, InstanceID: e.InstanceID, Seq: e.Seq, Type: e.Type,
 		FromStatus: e.FromStatus, ToStatus: e.ToStatus, OccurredAt: e.OccurredAt, RecordedAt: e.RecordedAt,
-		Evidence: e.Evidence, RunID: e.RunID, Detail: detail, Payload: payload,
-	}, nil
+		Evidence: e.Evidence, RunID: e.RunID, Detail: e.Detail, Payload: e.Payload,
+	}
 }
 
 const eventColumns = `id, target_id, invoke_id, coalesce(instance_id, ''), seq, type, coalesce(from_status, ''),

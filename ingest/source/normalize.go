@@ -190,6 +190,11 @@ func ParseTime(v any) *time.Time {
 	for _, layout := range timeLayouts {
 		if t, err := time.Parse(layout, s); err == nil {
 			u := t.UTC()
+			if u.Year() < 1 || u.Year() > 9999 {
+				// An offset can push year 0000 or 9999 out of the range
+				// JSON and PostgreSQL can hold: not a usable time.
+				return nil
+			}
 			return &u
 		}
 	}

@@ -1,0 +1,67 @@
+package query_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/cloudassistant/sendfile-archive/model"
+	"github.com/cloudassistant/sendfile-archive/query"
+	"github.com/cloudassistant/sendfile-archive/store"
+	"github.com/cloudassistant/sendfile-archive/store/storetest"
+)
+
+// BenchmarkVerify measures `archiver verify` over a large archive (set
+// VERIFY_EVENTS, default 1,000,000) against a bare scan of the same rows
+// (the floor: reading them at all). x-scan is the ratio.
+func BenchmarkVerify(b *testing.B) {
+	ctx := context.Background()
+	st := storetest.New(b)
+	total := 1_000_000
+	if v := envInt("VERIFY_EVENTS"); v > 0 {
+		total = v
+	}
+	target, err := st.EnsureTarget(ctx, "", "cn-bench", store.SourceSendFileResults)
+	if err != nil {
+		b.Fatal(err)
+	}
+	payload, _ := json.Marshal(map[string]any{"InstanceId": "i-bench", "InvocationStatus": "Success",
+		"CreationTime": "2026-01-05T00:00:00Z", "FinishTime": "2026-01-05T00:01:00Z", "ErrorCode": "", "VmCount": 3})
+	t0 := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	const batch = 10_000
+	for seq := 0; seq < total; {
+		events := make([]model.Event, 0, batch)
+		for j := 0; j < batch && seq < total; j++ {
+			seq++
+			events = append(events, model.Event{InvokeID: fmt.Sprintf("f-%d", seq), InstanceID: "i-bench", Seq: 1,
+				Type: model.EventInstanceStatusChanged, FromStatus: "Running", ToStatus: "Success",
+				OccurredAt: t0.Add(time.Duration(seq) * time.Second), Evidence: model.EvidenceFinishTime, Payload: payload,
+				Detail: []byte(`{"error_code":"","error_info":""}`)})
+		}
+		if err := st.WithPage(ctx, target.ID, 0, func(p *store.Page) error { return p.Append(ctx, events) }); err != nil {
+			b.Fatal(err)
+		}
+	}
+	q := &query.Querier{Store: st}
+	b.ResetTimer()
+	var verifyTime, scanTime time.Duration
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		rep, err := q.Verify(ctx)
+		verifyTime += time.Since(start)
+		if err != nil || !rep.OK() || rep.Events != int64(total) {
+			b.Fatalf("verify: %+v %v", rep, err)
+		}
+		start = time.Now()
+		n := 0
+		if err := st.ScanEvents(ctx, store.ByChain, func(store.StoredEvent) error { n++; return nil }); err != nil {
+			b.Fatal(err)
+		}
+		scanTime += time.Since(start)
+	}
+	b.ReportMetric(float64(verifyTime)/float64(scanTime), "x-scan")
+	b.ReportMetric(float64(total)*float64(b.N)/verifyTime.Seconds(), "events/s")
+	b.ReportMetric(verifyTime.Seconds()/float64(b.N), "s/verify")
+}
