@@ -118,6 +118,13 @@ func (b *syncBuffer) String() string {
 // credentials in its environment, as an operator would.
 func start(t *testing.T, dbURL string, c *cloud, args ...string) *child {
 	t.Helper()
+	return startEnv(t, dbURL, c, nil, args...)
+}
+
+// startEnv is start with extra environment entries, which override the usual
+// ones (os/exec keeps the last value of a duplicated key).
+func startEnv(t *testing.T, dbURL string, c *cloud, extra []string, args ...string) *child {
+	t.Helper()
 	cfg := c.sim.Config()
 	cmd := exec.Command(binary, args...)
 	cmd.Env = append(os.Environ(),
@@ -128,6 +135,7 @@ func start(t *testing.T, dbURL string, c *cloud, args ...string) *child {
 		"ARCHIVER_ENDPOINT="+c.url,
 		"ARCHIVER_REGIONS="+strings.Join(cfg.Regions, ","),
 	)
+	cmd.Env = append(cmd.Env, extra...)
 	ch := &child{cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = ch.out, ch.out
 	if err := cmd.Start(); err != nil {
