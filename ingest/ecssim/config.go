@@ -56,11 +56,35 @@ type Config struct {
 }
 
 // Faults configures injected failures. Each authenticated API request draws
-// from a seeded stream, so a given seed and request order always yields the
-// same faults. Rates are fractions in [0, 1].
+// from seeded streams derived from Config.Seed, so a given seed and request
+// order always yields the same faults. Rates are fractions in [0, 1].
+//
+// # Precedence
+//
+// Every request consumes the same fixed number of draws whatever the rates,
+// and its fate is decided in this order:
+//
+//  1. SlowRate: an overlay drawn independently of everything else; a slow
+//     request waits SlowDelay and then gets whatever the steps below decide.
+//  2. ThrottleRate, then ServerErrorRate: one draw partitioned into
+//     [0, ThrottleRate) and [ThrottleRate, ThrottleRate+ServerErrorRate),
+//     so these two are unconditional fractions of all requests.
+//  3. BadTokenRate (requests with a NextToken only),
+//  4. LoopTokenRate (requests with a NextToken only),
+//  5. GarbageRate,
+//  6. MalformedRate.
+//
+// Steps 3 to 6 each have their own draw and apply only to requests no
+// earlier step has claimed, so each of those rates is the fraction among
+// the requests that reach its step. The body faults (4 to 6) replace only
+// answers that would otherwise have succeeded: a request the simulator
+// rejects anyway (bad parameter, unknown region) keeps its genuine error.
+// FaultPlan converts a single total failure probability into rates with
+// these semantics.
 type Faults struct {
 	// ThrottleRate is the fraction of requests answered 400 Throttling.User
 	// or Throttling.Api (alternately), as the cloud's flow control does.
+	// Throttling answers carry the hint "Retry-After: 1" (seconds).
 	ThrottleRate float64
 	// ServerErrorRate is the fraction answered 500 InternalError.Dispatch or
 	// 503 ServiceUnavailable. ThrottleRate+ServerErrorRate must not exceed 1.
@@ -69,11 +93,39 @@ type Faults struct {
 	// that are answered 400 InvalidParameter.NextToken although the token is
 	// valid, imitating a token the cloud has expired.
 	BadTokenRate float64
+	// LoopTokenRate is the fraction of requests carrying a non-empty
+	// NextToken that get a normal page whose NextToken is the request's own
+	// token, even on the last page: an API that hands back the same token
+	// forever. A client that follows it blindly never terminates.
+	LoopTokenRate float64
+	// GarbageRate is the fraction of otherwise successful responses replaced
+	// by a 200 whose body is not JSON at all but a gateway's HTML error page
+	// (Content-Type text/html), unlike MalformedRate's truncated JSON.
+	GarbageRate float64
 	// MalformedRate is the fraction of otherwise successful responses whose
 	// JSON body is cut short, to exercise clients' handling of broken bodies.
 	MalformedRate float64
+	// SlowRate is the fraction of requests that wait SlowDelay of real
+	// (wall-clock) time before answering, on top of Latency, so that a
+	// client with a shorter timeout gives up. The wait ends early if the
+	// client goes away.
+	SlowRate float64
+	// SlowDelay is the extra wait of a slow request; 0 makes slow requests
+	// count in Stats.Slow without waiting.
+	SlowDelay time.Duration
 	// Latency is real (wall-clock) time added before each API response.
 	Latency time.Duration
+	// ShiftEvery and ShiftBy shift the listing under a paging client: after
+	// every ShiftEvery-th token-mode list page (MaxResults or NextToken
+	// present) answered successfully — counted in Stats.Served, across all
+	// regions, since the simulator was created or SetFaults last called —
+	// the virtual clock advances by ShiftBy, exactly as Advance would: new
+	// sends arrive at the head of the listing and old ones are evicted at
+	// its tail while the client is mid-walk. Tokens encode the sort key, so
+	// a walk still returns every record at most once and in order; it just
+	// misses the evicted tail. Either being 0 disables shifting.
+	ShiftEvery int
+	ShiftBy    time.Duration
 }
 
 // Defaults, kept as named values so documentation and code agree.
@@ -204,7 +256,10 @@ func (f Faults) validate(prefix string) error {
 		{"ThrottleRate", f.ThrottleRate},
 		{"ServerErrorRate", f.ServerErrorRate},
 		{"BadTokenRate", f.BadTokenRate},
+		{"LoopTokenRate", f.LoopTokenRate},
+		{"GarbageRate", f.GarbageRate},
 		{"MalformedRate", f.MalformedRate},
+		{"SlowRate", f.SlowRate},
 	}
 	for _, r := range rates {
 		if math.IsNaN(r.v) || r.v < 0 || r.v > 1 {
@@ -214,8 +269,21 @@ func (f Faults) validate(prefix string) error {
 	if f.ThrottleRate+f.ServerErrorRate > 1 {
 		return &ConfigError{prefix + "ServerErrorRate", "plus ThrottleRate must not exceed 1"}
 	}
-	if f.Latency < 0 {
-		return &ConfigError{prefix + "Latency", "must not be negative"}
+	durations := []struct {
+		name string
+		v    time.Duration
+	}{
+		{"SlowDelay", f.SlowDelay},
+		{"Latency", f.Latency},
+		{"ShiftBy", f.ShiftBy},
+	}
+	for _, d := range durations {
+		if d.v < 0 {
+			return &ConfigError{prefix + d.name, "must not be negative"}
+		}
+	}
+	if f.ShiftEvery < 0 {
+		return &ConfigError{prefix + "ShiftEvery", "must not be negative (0 disables shifting)"}
 	}
 	return nil
 }
@@ -233,7 +301,13 @@ func (f Faults) clamped() Faults {
 	f.ThrottleRate = clamp(f.ThrottleRate)
 	f.ServerErrorRate = min(clamp(f.ServerErrorRate), 1-f.ThrottleRate)
 	f.BadTokenRate = clamp(f.BadTokenRate)
+	f.LoopTokenRate = clamp(f.LoopTokenRate)
+	f.GarbageRate = clamp(f.GarbageRate)
 	f.MalformedRate = clamp(f.MalformedRate)
+	f.SlowRate = clamp(f.SlowRate)
+	f.SlowDelay = max(f.SlowDelay, 0)
 	f.Latency = max(f.Latency, 0)
+	f.ShiftEvery = max(f.ShiftEvery, 0)
+	f.ShiftBy = max(f.ShiftBy, 0)
 	return f
 }

@@ -51,10 +51,23 @@
 //     (even empty) Tag.N.Value must match exactly.
 //   - A security token is only checked when Config.SecurityToken is set.
 //
+// # Faults
+//
+// Config.Faults (or Sim.SetFaults) injects the failures a client of the
+// real API meets: throttling (with a Retry-After hint), 5xx answers,
+// NextTokens the cloud rejects or hands back forever, slow answers, bodies
+// that are truncated JSON or not JSON at all, and a listing that shifts
+// under a paging client (Faults.ShiftEvery). FaultPlan spreads one total
+// failure rate over all of those kinds; the precedence between them is
+// documented on Faults, and Stats counts every outcome.
+//
 // # Control surface
 //
 // Besides the API at "/", the handler serves a small unauthenticated control
 // surface for scripts and demos under "/_sim/": GET /_sim/now, POST
-// /_sim/advance?by=1h and GET /_sim/stats, each answering JSON. These paths
-// never reach the API and the API path never reaches them.
+// /_sim/advance?by=1h, GET /_sim/stats, and GET or POST /_sim/faults (POST
+// /_sim/faults?plan=0.25 installs FaultPlan(0.25); a JSON body such as
+// {"throttle_rate":0.1,"slow_delay":"2s","shift_every":3,"shift_by":"1h"}
+// sets individual fields), each answering JSON. These paths never reach the
+// API and the API path never reaches them.
 package ecssim

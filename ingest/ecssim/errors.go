@@ -16,6 +16,8 @@ const (
 	outAuthFailure
 	outBadRequest
 	outMalformed
+	outLoopToken
+	outGarbage
 )
 
 // apiError is an error answer in the cloud's shape. Messages are the ones
@@ -87,6 +89,10 @@ type errorBody struct {
 }
 
 func writeAPIError(w http.ResponseWriter, requestID string, e *apiError) {
+	if e.outcome == outThrottled {
+		// A hint in seconds; the cloud's flow control lifts within one.
+		w.Header().Set("Retry-After", "1")
+	}
 	body, _ := json.Marshal(errorBody{
 		RequestID: requestID,
 		HostID:    hostID,

@@ -76,6 +76,10 @@ func (s *Sim) finish(o outcome) {
 		s.stats.BadRequests++
 	case outMalformed:
 		s.stats.Malformed++
+	case outLoopToken:
+		s.stats.LoopTokens++
+	case outGarbage:
+		s.stats.Garbage++
 	}
 }
 
@@ -84,35 +88,43 @@ func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request) {
 	// The Date header carries the virtual clock, as the cloud's carries its
 	// own: clients date what they observe by the source's clock.
 	w.Header().Set("Date", s.Now().UTC().Format(http.TimeFormat))
-	body, malformed, e := s.processAPI(r, id)
+	body, fault, e := s.processAPI(r, id)
 	if e != nil {
 		s.finish(e.outcome)
 		writeAPIError(w, id, e)
 		return
 	}
-	if malformed {
+	switch fault {
+	case faultGarbage:
+		s.finish(outGarbage)
+		writeGarbage(w)
+		return
+	case faultMalformed:
 		s.finish(outMalformed)
 		body = body[:len(body)/2]
-	} else {
+	case faultLoopToken:
+		s.finish(outLoopToken)
+	default:
 		s.finish(outServed)
 	}
 	writeJSONBody(w, id, http.StatusOK, body)
 }
 
 // processAPI runs the gateway's checks in the cloud's order — operation,
-// authentication, flow control, parameters — and then the query.
-func (s *Sim) processAPI(r *http.Request, requestID string) ([]byte, bool, *apiError) {
+// authentication, flow control, parameters — and then the query. The body
+// fault it returns applies only when the error is nil.
+func (s *Sim) processAPI(r *http.Request, requestID string) ([]byte, bodyFault, *apiError) {
 	payload, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
 	if err != nil || len(payload) > maxBodyBytes {
-		return nil, false, errBadBody
+		return nil, faultNone, errBadBody
 	}
 	query, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		return nil, false, errBadQuery
+		return nil, faultNone, errBadQuery
 	}
 	params, e := mergeFormBody(r, query, payload)
 	if e != nil {
-		return nil, false, e
+		return nil, faultNone, e
 	}
 
 	action := r.Header.Get("x-acs-action")
@@ -125,42 +137,49 @@ func (s *Sim) processAPI(r *http.Request, requestID string) ([]byte, bool, *apiE
 	}
 	switch {
 	case action == "":
-		return nil, false, errMissingAction
+		return nil, faultNone, errMissingAction
 	case action != apiAction:
-		return nil, false, errUnknownAction
+		return nil, faultNone, errUnknownAction
 	case version == "":
-		return nil, false, errMissingVer
+		return nil, faultNone, errMissingVer
 	case version != apiVersion:
-		return nil, false, errBadVersion
+		return nil, faultNone, errBadVersion
 	}
 
 	if e := s.authenticate(r, query, payload); e != nil {
-		return nil, false, e
+		return nil, faultNone, e
 	}
 
 	// Faults come only after authentication, so authentication tests see
 	// the same answers whatever the fault rates are.
-	e, malformed, latency := s.drawFaults(params.Get("NextToken") != "")
-	if latency > 0 {
-		t := time.NewTimer(latency)
+	d := s.drawFaults(params.Get("NextToken") != "")
+	if d.delay > 0 {
+		t := time.NewTimer(d.delay)
 		select {
 		case <-t.C:
 		case <-r.Context().Done():
 			t.Stop()
 		}
 	}
-	if e != nil {
-		return nil, false, e
+	if d.err != nil {
+		return nil, faultNone, d.err
 	}
 
 	req, e := parseListRequest(params)
 	if e != nil {
-		return nil, false, e
+		return nil, faultNone, e
 	}
+	req.loopToken = d.body == faultLoopToken
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	body, e := s.list(req, requestID)
-	s.mu.Unlock()
-	return body, malformed, e
+	if e != nil {
+		return nil, faultNone, e
+	}
+	if req.tokenMode && d.body == faultNone {
+		s.countShiftPage()
+	}
+	return body, d.body, nil
 }
 
 // mergeFormBody adds parameters sent as a form body, which RPC-style
@@ -182,33 +201,6 @@ func mergeFormBody(r *http.Request, query url.Values, payload []byte) (url.Value
 		merged[k] = v
 	}
 	return merged, nil
-}
-
-// drawFaults decides this request's injected faults. It always consumes
-// the same number of draws, so the sequence of outcomes depends only on the
-// seed and the order of requests, not on the rates' history.
-func (s *Sim) drawFaults(hasToken bool) (*apiError, bool, time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	f := s.faults
-	u1, u2, u3, u4 := s.faultRNG.float(), s.faultRNG.float(), s.faultRNG.float(), s.faultRNG.float()
-	malformed := u4 < f.MalformedRate
-	switch {
-	case u1 < f.ThrottleRate:
-		s.throttles++
-		if s.throttles%2 == 1 {
-			return errThrottleUser, false, f.Latency
-		}
-		return errThrottleAPI, false, f.Latency
-	case u1 < f.ThrottleRate+f.ServerErrorRate:
-		if u2 < 0.5 {
-			return errDispatch, false, f.Latency
-		}
-		return errUnavailable, false, f.Latency
-	case hasToken && u3 < f.BadTokenRate:
-		return errNextToken, false, f.Latency
-	}
-	return nil, malformed, f.Latency
 }
 
 // serveControl answers the scripting surface. It is unauthenticated on
@@ -247,8 +239,10 @@ func (s *Sim) serveControl(w http.ResponseWriter, r *http.Request) {
 		if method(http.MethodGet) {
 			reply(http.StatusOK, s.Stats())
 		}
+	case controlPrefix + "faults":
+		s.serveFaults(w, r, reply)
 	default:
-		reply(http.StatusNotFound, map[string]string{"error": "unknown control path; use GET /_sim/now, POST /_sim/advance?by=1h or GET /_sim/stats"})
+		reply(http.StatusNotFound, map[string]string{"error": "unknown control path; use GET /_sim/now, POST /_sim/advance?by=1h, GET /_sim/stats or GET|POST /_sim/faults"})
 	}
 }
 

@@ -42,6 +42,10 @@ type listRequest struct {
 	rawToken   string
 	pageNumber int64
 	pageSize   int
+
+	// loopToken answers with the request's own NextToken (an injected
+	// fault; see Faults.LoopTokenRate).
+	loopToken bool
 }
 
 func (q *listRequest) filtered() bool {
@@ -322,6 +326,9 @@ func (s *Sim) list(q *listRequest, requestID string) ([]byte, *apiError) {
 		}
 	}
 
+	if q.loopToken && q.rawToken != "" {
+		next = q.rawToken
+	}
 	h := pageHeader{
 		requestID:  requestID,
 		totalCount: total,

@@ -19,16 +19,22 @@ type Sim struct {
 	byID    map[string]*send // materialized sends by InvokeId
 	usedIDs map[string]bool  // every id handed out, including pending sends
 
-	faults    Faults
-	faultRNG  *rng
-	throttles int64  // alternates Throttling.User and Throttling.Api
-	requests  uint64 // feeds deterministic request ids
-	stats     Stats
+	faults     Faults
+	faultRNG   *rng   // the original four draws per request
+	faultRNG2  *rng   // the later kinds' draws, so the first stream is unchanged
+	throttles  int64  // alternates Throttling.User and Throttling.Api
+	shiftPages int    // served token-mode pages since the last shift
+	requests   uint64 // feeds deterministic request ids
+	stats      Stats
 }
 
 // Stats counts API requests by outcome. Control-surface requests
 // (/_sim/...) are not counted. Every API request lands in exactly one
-// outcome counter, so Requests equals the sum of the others.
+// outcome counter, so Requests equals Served + Throttled + ServerErrors +
+// AuthFailures + BadRequests + Malformed + LoopTokens + Garbage. Slow and
+// Shifts are extra counters outside that sum: a slow request also lands in
+// the outcome it was eventually given, and a shift is a clock event, not a
+// request.
 type Stats struct {
 	Requests     int64 `json:"requests"`      // every request to the API path (and unknown paths)
 	Served       int64 `json:"served"`        // 200 with a well-formed body
@@ -37,6 +43,11 @@ type Stats struct {
 	AuthFailures int64 `json:"auth_failures"` // signature, access key or security token rejected
 	BadRequests  int64 `json:"bad_requests"`  // parameter, action, version or path errors, including injected NextToken rejections
 	Malformed    int64 `json:"malformed"`     // 200 with an injected truncated body
+	LoopTokens   int64 `json:"loop_tokens"`   // 200 with a well-formed page whose NextToken is the request's own
+	Garbage      int64 `json:"garbage"`       // 200 with an injected non-JSON (HTML) body
+
+	Slow   int64 `json:"slow"`   // not an outcome: requests that drew the SlowDelay wait
+	Shifts int64 `json:"shifts"` // not an outcome: clock advances made by ShiftEvery/ShiftBy
 }
 
 // New validates cfg (after filling zero fields with DefaultConfig values)
@@ -48,13 +59,14 @@ func New(cfg Config) (*Sim, error) {
 		return nil, err
 	}
 	s := &Sim{
-		cfg:      cfg,
-		now:      cfg.Start,
-		byName:   make(map[string]*region, len(cfg.Regions)),
-		byID:     make(map[string]*send),
-		usedIDs:  make(map[string]bool),
-		faults:   cfg.Faults,
-		faultRNG: newRNG(hashSeed(cfg.Seed, "faults")),
+		cfg:       cfg,
+		now:       cfg.Start,
+		byName:    make(map[string]*region, len(cfg.Regions)),
+		byID:      make(map[string]*send),
+		usedIDs:   make(map[string]bool),
+		faults:    cfg.Faults,
+		faultRNG:  newRNG(hashSeed(cfg.Seed, "faults")),
+		faultRNG2: newRNG(hashSeed(cfg.Seed, "faults/2")),
 	}
 	fleetIDs := make(map[string]bool)
 	for i, name := range cfg.Regions {
@@ -130,12 +142,14 @@ func (s *Sim) advanceTo(target time.Time) {
 }
 
 // SetFaults replaces the injected-fault configuration. Out-of-range rates
-// are clamped into [0, 1] (and ServerErrorRate to 1-ThrottleRate). The
-// fault stream itself continues, so determinism across a run is kept.
+// are clamped into [0, 1] (and ServerErrorRate to 1-ThrottleRate), negative
+// durations and ShiftEvery to 0. The fault stream itself continues, so
+// determinism across a run is kept; the ShiftEvery page count restarts.
 func (s *Sim) SetFaults(f Faults) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults = f.clamped()
+	s.shiftPages = 0
 }
 
 // Stats returns a snapshot of the request counters.

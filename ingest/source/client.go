@@ -144,6 +144,9 @@ func (c *Client) call(ctx context.Context, query map[string]any) (Page, Stats, e
 		st.Calls++
 		body, err := c.do(ctx, query)
 		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 			err = classify(err)
 			if errors.Is(err, ErrThrottled) || errors.Is(err, ErrUnavailable) {
 				return retry.RetryableError(err)

@@ -1,7 +1,6 @@
 package source
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"regexp"
@@ -48,7 +47,9 @@ func (e *APIError) Error() string {
 // classify turns an SDK or transport error into one of the package's classes,
 // with a sentence saying what to do where there is something to do.
 func classify(err error) error {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrMalformed) {
+	// A client-side timeout also matches context.DeadlineExceeded; it is a
+	// transport failure and retried. The caller checks its own context first.
+	if errors.Is(err, ErrMalformed) {
 		return err
 	}
 	var sdkErr *tea.SDKError
