@@ -51,4 +51,3 @@ func TestNoSecretsInOutput(t *testing.T) {
 		}
 	}
 }
-
