@@ -49,6 +49,7 @@ type metrics struct {
 	retries       *prometheus.CounterVec
 	disagreements *prometheus.CounterVec
 	expired       *prometheus.CounterVec
+	oversized     *prometheus.CounterVec
 	lastSuccess   *prometheus.GaugeVec
 }
 
@@ -67,9 +68,11 @@ func newMetrics() *metrics {
 		Help: "Observations where the derived aggregate differed from the cloud's InvocationStatus."}, label)
 	m.expired = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "archiver_source_expired_total",
 		Help: "Invocations the source stopped listing (confirmed by lookup)."}, label)
+	m.oversized = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "archiver_oversized_records_total",
+		Help: "Listed records with Content over 256 KiB or over 1,000 instances (archived whole)."}, label)
 	m.lastSuccess = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "archiver_last_success_timestamp_seconds",
 		Help: "Unix time of the last cycle that completed a full walk."}, label)
-	m.registry.MustRegister(m.runs, m.events, m.apiCalls, m.retries, m.disagreements, m.expired, m.lastSuccess,
+	m.registry.MustRegister(m.runs, m.events, m.apiCalls, m.retries, m.disagreements, m.expired, m.oversized, m.lastSuccess,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }
@@ -90,6 +93,7 @@ func (m *metrics) record(results []ingest.Result) {
 		m.retries.WithLabelValues(region).Add(float64(r.Run.Retries))
 		m.disagreements.WithLabelValues(region).Add(float64(r.Run.Disagreements))
 		m.expired.WithLabelValues(region).Add(float64(r.Run.Expired))
+		m.oversized.WithLabelValues(region).Add(float64(r.Run.Oversized))
 		if outcome == "ok" && r.Run.FinishedAt != nil {
 			m.lastSuccess.WithLabelValues(region).Set(float64(r.Run.FinishedAt.Unix()))
 		}
