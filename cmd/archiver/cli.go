@@ -161,6 +161,14 @@ func parseTime(flagName, v string) (time.Time, error) {
 	return t.UTC(), nil
 }
 
+// parseAt reads an --at value; empty means now.
+func parseAt(v string) (time.Time, error) {
+	if v == "" {
+		return time.Now().UTC(), nil
+	}
+	return parseTime("at", v)
+}
+
 // openStore connects to the archive database named by --database-url or
 // $DATABASE_URL.
 func (e *env) openStore(ctx context.Context) (*store.Store, error) {

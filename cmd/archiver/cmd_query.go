@@ -28,13 +28,9 @@ func cmdStatus(ctx context.Context, e *env, args []string) error {
 	if err := oneOf("format", *format, "table", "json"); err != nil {
 		return err
 	}
-	at := time.Now().UTC()
-	if *atFlag != "" {
-		t, err := parseTime("at", *atFlag)
-		if err != nil {
-			return err
-		}
-		at = t
+	at, err := parseAt(*atFlag)
+	if err != nil {
+		return err
 	}
 	var knownAt *time.Time
 	if *knownFlag != "" {
@@ -144,13 +140,9 @@ func cmdReport(ctx context.Context, e *env, args []string) error {
 	if err := oneOf("format", *format, "table", "json", "csv"); err != nil {
 		return err
 	}
-	at := time.Now().UTC()
-	if *atFlag != "" {
-		t, err := parseTime("at", *atFlag)
-		if err != nil {
-			return err
-		}
-		at = t
+	at, err := parseAt(*atFlag)
+	if err != nil {
+		return err
 	}
 	st, err := e.openStore(ctx)
 	if err != nil {
