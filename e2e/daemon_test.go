@@ -24,7 +24,7 @@ func TestShutdownSignals(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			cfg := ecssim.Config{Seed: 51, SendsPerDay: 100}
-			c := newCloud(t, withLatency(cfg, 20*time.Millisecond))
+			c := newCloud(t, withLatency(cfg, 50*time.Millisecond))
 			c.sim.Advance(10 * 24 * time.Hour)
 			url := storetest.URL(t)
 			ch := start(t, url, c, "run", "--schedule", "@every 1h", "--listen", "127.0.0.1:0")
