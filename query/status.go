@@ -2,6 +2,7 @@ package query
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -72,7 +73,7 @@ func StatusAt(events []store.StoredEvent, at time.Time, knownAt *time.Time) (st 
 		case model.EventInstanceDiscovered, model.EventInstanceDetailsChanged:
 			if p, seen := detailPick[e.InstanceID]; !seen || later(e, p) {
 				var d model.Details
-				if err := jsonUnmarshal(e.Detail, &d); err == nil {
+				if err := json.Unmarshal(e.Detail, &d); err == nil {
 					detailPick[e.InstanceID] = pick{e.OccurredAt, e.Seq}
 					details[e.InstanceID] = d
 				}

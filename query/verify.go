@@ -3,13 +3,11 @@ package query
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/cloudassistant/sendfile-archive/store"
 )
 
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 // Problem names the first event at which a chain stops checking out.
 type Problem struct {
