@@ -8,7 +8,6 @@ import (
 	"github.com/cloudassistant/sendfile-archive/store"
 )
 
-
 // Problem names the first event at which a chain stops checking out.
 type Problem struct {
 	TargetID int64  `json:"target_id"`
