@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudassistant/sendfile-archive/ingest/ecssim"
+	"github.com/cloudassistant/sendfile-archive/cloudsim"
 	"github.com/cloudassistant/sendfile-archive/store/storetest"
 )
 
@@ -17,7 +17,7 @@ import (
 func TestConcurrentArchivers(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	cfg := ecssim.Config{Seed: 61, Regions: []string{"cn-hangzhou", "cn-beijing", "cn-shanghai"}, SendsPerDay: 40}
+	cfg := cloudsim.Config{Seed: 61, Regions: []string{"cn-hangzhou", "cn-beijing", "cn-shanghai"}, SendsPerDay: 40}
 	c := newCloud(t, withLatency(cfg, 2*time.Millisecond))
 	clean := newCloud(t, cfg)
 	url, cleanURL := storetest.URL(t), storetest.URL(t)

@@ -9,7 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/cloudassistant/sendfile-archive/ingest/ecssim"
+	"github.com/cloudassistant/sendfile-archive/cloudsim"
 	"github.com/cloudassistant/sendfile-archive/store/storetest"
 )
 
@@ -18,7 +18,7 @@ import (
 func TestKilledArchiverLosesAndDuplicatesNothing(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	cfg := ecssim.Config{Seed: 41, SendsPerDay: 150, Quirks: true}
+	cfg := cloudsim.Config{Seed: 41, SendsPerDay: 150, Quirks: true}
 	// Latency stretches a cycle so kills land in walking, appending and
 	// committing alike.
 	killed := newCloud(t, withLatency(cfg, 3*time.Millisecond))
@@ -72,7 +72,7 @@ func TestKilledArchiverLosesAndDuplicatesNothing(t *testing.T) {
 	}
 }
 
-func withLatency(cfg ecssim.Config, d time.Duration) ecssim.Config {
+func withLatency(cfg cloudsim.Config, d time.Duration) cloudsim.Config {
 	cfg.Faults.Latency = d
 	return cfg
 }

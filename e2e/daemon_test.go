@@ -9,7 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/cloudassistant/sendfile-archive/ingest/ecssim"
+	"github.com/cloudassistant/sendfile-archive/cloudsim"
 	"github.com/cloudassistant/sendfile-archive/query"
 	"github.com/cloudassistant/sendfile-archive/store/storetest"
 )
@@ -23,7 +23,7 @@ func TestShutdownSignals(t *testing.T) {
 		t.Run(sig.String(), func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			cfg := ecssim.Config{Seed: 51, SendsPerDay: 100}
+			cfg := cloudsim.Config{Seed: 51, SendsPerDay: 100}
 			c := newCloud(t, withLatency(cfg, 50*time.Millisecond))
 			c.sim.Advance(10 * 24 * time.Hour)
 			url := storetest.URL(t)
@@ -63,7 +63,7 @@ func TestShutdownSignals(t *testing.T) {
 func TestDaemonSurvivesDroppedConnections(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	cfg := ecssim.Config{Seed: 52, SendsPerDay: 100}
+	cfg := cloudsim.Config{Seed: 52, SendsPerDay: 100}
 	c := newCloud(t, withLatency(cfg, 10*time.Millisecond))
 	c.sim.Advance(10 * 24 * time.Hour)
 	url := storetest.URL(t)

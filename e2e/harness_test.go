@@ -3,10 +3,7 @@ package e2e_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,12 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aliyun/credentials-go/credentials"
-	"github.com/jackc/pgx/v5"
-
+	"github.com/cloudassistant/sendfile-archive/cloudsim"
+	"github.com/cloudassistant/sendfile-archive/harness"
 	"github.com/cloudassistant/sendfile-archive/ingest"
-	"github.com/cloudassistant/sendfile-archive/ingest/ecssim"
-	"github.com/cloudassistant/sendfile-archive/ingest/source"
 	"github.com/cloudassistant/sendfile-archive/store"
 	"github.com/cloudassistant/sendfile-archive/store/storetest"
 )
@@ -55,46 +49,43 @@ func TestMain(m *testing.M) {
 
 // cloud is a simulator on loopback that knows the test's secrets.
 type cloud struct {
-	sim *ecssim.Sim
-	url string
+	sim   *cloudsim.Sim
+	url   string
+	serve *harness.Cloud
 }
 
-func newCloud(t *testing.T, cfg ecssim.Config) *cloud {
+func newCloud(t *testing.T, cfg cloudsim.Config) *cloud {
 	t.Helper()
 	cfg.AccessKeySecret = accessKeySecret
 	cfg.SecurityToken = securityToken
-	sim, err := ecssim.New(cfg)
+	sim, err := cloudsim.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(sim.Handler())
-	t.Cleanup(srv.Close)
-	return &cloud{sim: sim, url: srv.URL}
+	serve, err := harness.Serve(sim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(serve.Close)
+	return &cloud{sim: sim, url: serve.URL, serve: serve}
 }
 
 // runner is an in-process archiver for the reference (uninterrupted) runs.
 func (c *cloud) runner(t *testing.T, st *store.Store) *ingest.Runner {
 	t.Helper()
-	cfg := c.sim.Config()
-	typ := "sts"
-	cred, err := credentials.NewCredential(&credentials.Config{Type: &typ, AccessKeyId: &cfg.AccessKeyID,
-		AccessKeySecret: &cfg.AccessKeySecret, SecurityToken: &cfg.SecurityToken})
+	r, err := c.serve.Runner(c.sim, st)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &ingest.Runner{Store: st, Regions: cfg.Regions, Clock: c.sim.Now,
-		NewSource: func(region string) (ingest.Source, error) {
-			return source.NewClient(region, source.Options{Endpoint: c.url, Credential: cred})
-		}}
+	return r
 }
 
 // child is one archiver process.
 type child struct {
-	cmd    *exec.Cmd
-	out    *syncBuffer
-	done   chan struct{}
-	err    error
-	killed bool
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan struct{}
+	err  error
 }
 
 type syncBuffer struct {
@@ -200,72 +191,17 @@ func ingestOnce(t *testing.T, dbURL string, c *cloud) {
 // legitimately differs between runs: run ids, recording times and row ids.
 func fingerprint(t *testing.T, dbURL string) (string, int) {
 	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	rows, err := conn.Query(ctx, `
-		SELECT concat_ws('|', t.region, e.invoke_id, coalesce(e.instance_id, ''), e.seq, e.type,
-		       coalesce(e.from_status, ''), coalesce(e.to_status, ''),
-		       to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), e.evidence,
-		       coalesce(e.detail::text, ''), e.payload::text)
-		FROM archive.events e JOIN archive.targets t ON t.id = e.target_id
-		ORDER BY t.region, e.invoke_id, e.seq`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	h := sha256.New()
-	n := 0
-	for rows.Next() {
-		var line string
-		if err := rows.Scan(&line); err != nil {
-			t.Fatal(err)
-		}
-		h.Write([]byte(line + "\n"))
-		n++
-	}
-	return hex.EncodeToString(h.Sum(nil)), n
+	return storetest.Fingerprint(t, dbURL)
 }
 
 // diffLogs names the first event where two archives differ, for a readable
 // failure.
 func diffLogs(t *testing.T, a, b string) string {
 	t.Helper()
-	q := `SELECT concat_ws('|', invoke_id, seq, type, coalesce(instance_id,''), coalesce(to_status,''), occurred_at, evidence)
-		FROM archive.events ORDER BY invoke_id, seq`
-	read := func(url string) []string {
-		conn, err := pgx.Connect(context.Background(), url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close(context.Background())
-		rows, err := conn.Query(context.Background(), q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Fatal(err)
-		}
-		return lines
+	if d := storetest.FirstDifference(storetest.Log(t, a), storetest.Log(t, b)); d != "" {
+		return d
 	}
-	la, lb := read(a), read(b)
-	for i := 0; i < len(la) || i < len(lb); i++ {
-		var x, y string
-		if i < len(la) {
-			x = la[i]
-		}
-		if i < len(lb) {
-			y = lb[i]
-		}
-		if x != y {
-			return fmt.Sprintf("first difference at row %d:\n  got  %s\n  want %s", i, x, y)
-		}
-	}
-	return "no row differs in the summary columns (payload or detail differ)"
+	return "no event differs"
 }
 
 func openStore(t *testing.T, url string) *store.Store {

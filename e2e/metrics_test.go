@@ -9,14 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudassistant/sendfile-archive/ingest/ecssim"
+	"github.com/cloudassistant/sendfile-archive/cloudsim"
 	"github.com/cloudassistant/sendfile-archive/store/storetest"
 )
 
 // `archiver run` cycles on its schedule and reports on /healthz and /metrics.
 func TestDaemonScheduleAndMetrics(t *testing.T) {
 	t.Parallel()
-	c := newCloud(t, ecssim.Config{Seed: 81})
+	c := newCloud(t, cloudsim.Config{Seed: 81})
 	c.sim.Advance(3 * 24 * time.Hour)
 	url := storetest.URL(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudassistant/sendfile-archive/ingest/ecssim"
+	"github.com/cloudassistant/sendfile-archive/cloudsim"
 	"github.com/cloudassistant/sendfile-archive/store/storetest"
 )
 
@@ -15,7 +15,7 @@ import (
 // child process of this package is also checked when it ends.)
 func TestNoSecretsInOutput(t *testing.T) {
 	t.Parallel()
-	c := newCloud(t, ecssim.Config{Seed: 71, Faults: ecssim.Faults{ThrottleRate: 0.2, ServerErrorRate: 0.1, MalformedRate: 0.05}})
+	c := newCloud(t, cloudsim.Config{Seed: 71, Faults: cloudsim.Faults{ThrottleRate: 0.2, ServerErrorRate: 0.1, MalformedRate: 0.05}})
 	c.sim.Advance(5 * 24 * time.Hour)
 	url := storetest.URL(t)
 

@@ -5,10 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudassistant/sendfile-archive/cloudsim"
 	"github.com/cloudassistant/sendfile-archive/ingest"
-	"github.com/cloudassistant/sendfile-archive/ingest/ecssim"
 	"github.com/cloudassistant/sendfile-archive/ingest/source"
-	"github.com/cloudassistant/sendfile-archive/store"
+	"github.com/cloudassistant/sendfile-archive/model"
 	"github.com/cloudassistant/sendfile-archive/store/storetest"
 )
 
@@ -18,11 +18,14 @@ import (
 // The reported x-walk metric is cycle time divided by bare-walk time.
 func BenchmarkIngest(b *testing.B) {
 	ctx := context.Background()
-	w := newWorld(b, ecssim.Config{Seed: 31, SendsPerDay: 60})
+	w := newWorld(b, cloudsim.Config{Seed: 31, SendsPerDay: 60})
 	w.sim.Advance(6 * week)
 	cfg := w.sim.Config()
-	cred := staticCredential(b, cfg.AccessKeyID, cfg.AccessKeySecret)
-	client, err := source.NewClient(cfg.Regions[0], source.Options{Endpoint: w.server.URL, Credential: cred})
+	api, err := w.cloud.API(w.sim)
+	if err != nil {
+		b.Fatal(err)
+	}
+	client, err := source.NewClient(cfg.Regions[0], api)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -48,7 +51,7 @@ func BenchmarkIngest(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
 				st := storetest.New(b)
-				target, err := st.EnsureTarget(ctx, "", cfg.Regions[0], store.SourceSendFileResults)
+				target, _, err := st.EnsureTarget(ctx, "", cfg.Regions[0], model.SourceSendFileResults)
 				if err != nil {
 					b.Fatal(err)
 				}

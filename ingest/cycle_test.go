@@ -8,9 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudassistant/sendfile-archive/cloudsim"
 	"github.com/cloudassistant/sendfile-archive/ingest"
-	"github.com/cloudassistant/sendfile-archive/ingest/ecssim"
 	"github.com/cloudassistant/sendfile-archive/ingest/source"
+	"github.com/cloudassistant/sendfile-archive/model"
 	"github.com/cloudassistant/sendfile-archive/query"
 	"github.com/cloudassistant/sendfile-archive/store"
 	"github.com/cloudassistant/sendfile-archive/store/storetest"
@@ -23,7 +24,6 @@ type fakeSource struct {
 	lookup func(id string) (source.Page, error)
 }
 
-func (f *fakeSource) Region() string { return "cn-test" }
 func (f *fakeSource) ListPage(_ context.Context, token string) (source.Page, source.Stats, error) {
 	p, err := f.list(token)
 	return p, source.Stats{Calls: 1}, err
@@ -70,7 +70,7 @@ func mustPage(t *testing.T, b []byte) source.Page {
 
 func newCycle(t *testing.T, st *store.Store, src ingest.Source) *ingest.Cycle {
 	t.Helper()
-	target, err := st.EnsureTarget(context.Background(), "", src.Region(), store.SourceSendFileResults)
+	target, _, err := st.EnsureTarget(context.Background(), "", "cn-test", model.SourceSendFileResults)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,11 +258,11 @@ func TestLeaseHeldSkipsTarget(t *testing.T) {
 // and without the secret in the message.
 func TestWrongSecretIsACredentialsError(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, ecssim.Config{Seed: 3})
+	w := newWorld(t, cloudsim.Config{Seed: 3})
 	w.sim.Advance(48 * time.Hour)
 	const secret = "definitely-not-the-secret"
 	cred := staticCredential(t, w.sim.Config().AccessKeyID, secret)
-	src, err := source.NewClient("cn-hangzhou", source.Options{Endpoint: w.server.URL, Credential: cred})
+	src, err := source.NewClient("cn-hangzhou", source.Options{Endpoint: w.cloud.URL, Credential: cred})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +278,7 @@ func TestWrongSecretIsACredentialsError(t *testing.T) {
 		t.Fatalf("message should name the code and what to check, never the secret: %s", msg)
 	}
 	cred = staticCredential(t, "unknown-key", secret)
-	src, _ = source.NewClient("cn-hangzhou", source.Options{Endpoint: w.server.URL, Credential: cred})
+	src, _ = source.NewClient("cn-hangzhou", source.Options{Endpoint: w.cloud.URL, Credential: cred})
 	if _, _, err := src.ListPage(context.Background(), ""); !errors.Is(err, source.ErrCredentials) || !strings.Contains(err.Error(), "InvalidAccessKeyId.NotFound") {
 		t.Fatalf("unknown key: %v", err)
 	}
@@ -287,7 +287,7 @@ func TestWrongSecretIsACredentialsError(t *testing.T) {
 // Throttling and 5xx are retried until the page comes through.
 func TestThrottlingAndServerErrorsAreRetried(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, ecssim.Config{Seed: 4, Faults: ecssim.Faults{ThrottleRate: 0.25, ServerErrorRate: 0.15}})
+	w := newWorld(t, cloudsim.Config{Seed: 4, Faults: cloudsim.Faults{ThrottleRate: 0.25, ServerErrorRate: 0.15}})
 	w.poll(t, 3*week, 24*time.Hour)
 	runs, err := w.store.Runs(context.Background())
 	if err != nil {

@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudassistant/sendfile-archive/ingest"
-	"github.com/cloudassistant/sendfile-archive/ingest/ecssim"
+	"github.com/cloudassistant/sendfile-archive/cloudsim"
 	"github.com/cloudassistant/sendfile-archive/ingest/source"
 	"github.com/cloudassistant/sendfile-archive/query"
+	"github.com/cloudassistant/sendfile-archive/store/storetest"
 )
 
 // Ten simulated weeks with a quarter of all API calls failing (throttling
@@ -21,19 +21,15 @@ import (
 func TestGroundTruthUnderFaults(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	cfg := ecssim.Config{Seed: 13, Quirks: true}
+	cfg := cloudsim.Config{Seed: 13, Quirks: true}
 	clean := newWorld(t, cfg)
 	faultyCfg := cfg
-	faultyCfg.Faults = ecssim.FaultPlan(0.25)
+	faultyCfg.Faults = cloudsim.FaultPlan(0.25)
 	faultyCfg.Faults.SlowDelay = 400 * time.Millisecond
 	faultyCfg.Faults.ShiftEvery, faultyCfg.Faults.ShiftBy = 4, time.Second
 	faulty := newWorld(t, faultyCfg)
-	eff := faulty.sim.Config()
-	cred := staticCredential(t, eff.AccessKeyID, eff.AccessKeySecret)
-	faulty.runner.NewSource = func(region string) (ingest.Source, error) {
-		return source.NewClient(region, source.Options{Endpoint: faulty.server.URL, Credential: cred,
-			Timeout: 150 * time.Millisecond, Retry: source.RetryPolicy{Base: time.Millisecond, Cap: 20 * time.Millisecond}})
-	}
+	faulty.runner.API.Timeout = 150 * time.Millisecond
+	faulty.runner.API.Retry = source.RetryPolicy{Base: time.Millisecond, Cap: 20 * time.Millisecond}
 
 	failedCycles, caughtUp := 0, 0
 	pendingFailure := false
@@ -83,14 +79,14 @@ func TestGroundTruthUnderFaults(t *testing.T) {
 	// Same events: everything but run ids and recording times, and the
 	// instant an expiry was noticed (dated by the source's clock, which
 	// moved during shifted walks) equal to the second.
-	a, b := eventRows(t, faulty), eventRows(t, clean)
+	a, b := storetest.Log(t, faulty.url), storetest.Log(t, clean.url)
 	if len(a) != len(b) {
 		t.Fatalf("faulty archive has %d events, fault-free %d", len(a), len(b))
 	}
 	for i := range a {
 		x, y := a[i], b[i]
-		if x.evidence == "observed" && y.evidence == "observed" && x.occurred.Sub(y.occurred).Abs() < time.Minute {
-			x.occurred = y.occurred
+		if x.Evidence == "observed" && y.Evidence == "observed" && x.OccurredAt.Sub(y.OccurredAt).Abs() < time.Minute {
+			x.OccurredAt = y.OccurredAt
 		}
 		if !reflect.DeepEqual(x, y) {
 			t.Fatalf("event %d differs:\n faulty %+v\n clean  %+v", i, a[i], b[i])
@@ -110,31 +106,4 @@ func TestGroundTruthUnderFaults(t *testing.T) {
 			t.Fatalf("%s at %s: faulty %+v %v, clean %+v %v", s.InvokeID, at, x, errA, y, errB)
 		}
 	}
-}
-
-type eventRow struct {
-	invokeID, instanceID, typ, from, to, evidence, detail, payload string
-	seq                                                            int64
-	occurred                                                       time.Time
-}
-
-func eventRows(t *testing.T, w *world) []eventRow {
-	t.Helper()
-	rows, err := w.store.Pool().Query(context.Background(), `SELECT invoke_id, coalesce(instance_id, ''), type,
-		coalesce(from_status, ''), coalesce(to_status, ''), evidence, coalesce(detail::text, ''), payload::text, seq, occurred_at
-		FROM archive.events ORDER BY invoke_id, seq`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []eventRow
-	for rows.Next() {
-		var r eventRow
-		if err := rows.Scan(&r.invokeID, &r.instanceID, &r.typ, &r.from, &r.to, &r.evidence, &r.detail, &r.payload,
-			&r.seq, &r.occurred); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, r)
-	}
-	return out
 }

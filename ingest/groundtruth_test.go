@@ -8,8 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudassistant/sendfile-archive/ingest/ecssim"
+	"github.com/cloudassistant/sendfile-archive/cloudsim"
 	"github.com/cloudassistant/sendfile-archive/query"
+	"github.com/cloudassistant/sendfile-archive/store"
 )
 
 const week = 7 * 24 * time.Hour
@@ -18,7 +19,7 @@ const week = 7 * 24 * time.Hour
 // a day, with the documented value quirks switched on.
 func TestGroundTruthSixWeekRetention(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, ecssim.Config{Seed: 11, Quirks: true})
+	w := newWorld(t, cloudsim.Config{Seed: 11, Quirks: true})
 	w.poll(t, 10*week, 12*time.Hour)
 	checkAgainstTruth(t, w, 600, 1)
 }
@@ -27,7 +28,7 @@ func TestGroundTruthSixWeekRetention(t *testing.T) {
 // with sends arriving faster than the cap allows, so the cap evicts.
 func TestGroundTruthOneDayWindowAndRecordCap(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, ecssim.Config{Seed: 12, Retention: 24 * time.Hour, MaxRecords: 1000, SendsPerDay: 1300, FleetSize: 60})
+	w := newWorld(t, cloudsim.Config{Seed: 12, Retention: 24 * time.Hour, MaxRecords: 1000, SendsPerDay: 1300, FleetSize: 60})
 	w.poll(t, 5*24*time.Hour, 4*time.Hour)
 	checkAgainstTruth(t, w, 600, 2)
 }
@@ -109,7 +110,7 @@ func checkAgainstTruth(t *testing.T, w *world, pairs int, seed uint64) {
 		got, err := q.Status(ctx, s.InvokeID, at, nil)
 		if !exists {
 			notYet++
-			if !errors.Is(err, query.ErrNotFound) {
+			if !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("%s at %s: the send did not exist yet, archive answered %+v, %v", s.InvokeID, at, got, err)
 			}
 			continue
@@ -121,14 +122,14 @@ func checkAgainstTruth(t *testing.T, w *world, pairs int, seed uint64) {
 		compared++
 		gotInst := map[string]string{}
 		for _, in := range got.Instances {
-			gotInst[in.InstanceID] = in.Status
+			gotInst[in.InstanceID] = string(in.Status)
 		}
-		if got.Status != wantAgg || !reflect.DeepEqual(gotInst, wantInst) {
+		if string(got.Status) != wantAgg || !reflect.DeepEqual(gotInst, wantInst) {
 			t.Errorf("%s at %s: archive says %s %v, truth is %s %v", s.InvokeID, at.Format(time.RFC3339),
 				got.Status, gotInst, wantAgg, wantInst)
 		}
 		sqlAgg, sqlInst := sqlStatusAt(t, w, s.InvokeID, at)
-		if sqlAgg != got.Status || !reflect.DeepEqual(sqlInst, gotInst) {
+		if sqlAgg != string(got.Status) || !reflect.DeepEqual(sqlInst, gotInst) {
 			t.Errorf("%s at %s: SQL says %s %v, Go says %s %v", s.InvokeID, at.Format(time.RFC3339),
 				sqlAgg, sqlInst, got.Status, gotInst)
 		}

@@ -2,14 +2,14 @@ package ingest_test
 
 import (
 	"context"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/aliyun/credentials-go/credentials"
 
+	"github.com/cloudassistant/sendfile-archive/cloudsim"
+	"github.com/cloudassistant/sendfile-archive/harness"
 	"github.com/cloudassistant/sendfile-archive/ingest"
-	"github.com/cloudassistant/sendfile-archive/ingest/ecssim"
 	"github.com/cloudassistant/sendfile-archive/ingest/source"
 	"github.com/cloudassistant/sendfile-archive/store"
 	"github.com/cloudassistant/sendfile-archive/store/storetest"
@@ -18,30 +18,31 @@ import (
 // world is a simulator served over loopback HTTP, a fresh archive database,
 // and a runner that ingests from one into the other through the real SDK.
 type world struct {
-	sim    *ecssim.Sim
-	server *httptest.Server
+	sim    *cloudsim.Sim
+	cloud  *harness.Cloud
+	url    string
 	store  *store.Store
 	runner *ingest.Runner
 }
 
-func newWorld(t testing.TB, cfg ecssim.Config) *world {
+func newWorld(t testing.TB, cfg cloudsim.Config) *world {
 	t.Helper()
-	sim, err := ecssim.New(cfg)
+	sim, err := cloudsim.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(sim.Handler())
-	t.Cleanup(srv.Close)
-	st := storetest.New(t)
-	eff := sim.Config()
-	cred := staticCredential(t, eff.AccessKeyID, eff.AccessKeySecret)
-	w := &world{sim: sim, server: srv, store: st}
-	w.runner = &ingest.Runner{Store: st, Regions: eff.Regions, Clock: sim.Now,
-		NewSource: func(region string) (ingest.Source, error) {
-			return source.NewClient(region, source.Options{Endpoint: srv.URL, Credential: cred,
-				Retry: source.RetryPolicy{Base: time.Millisecond, Cap: 10 * time.Millisecond}})
-		}}
-	return w
+	cloud, err := harness.Serve(sim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cloud.Close)
+	st, url := storetest.Open(t)
+	runner, err := cloud.Runner(sim, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runner.API.Retry = source.RetryPolicy{Base: time.Millisecond, Cap: 10 * time.Millisecond}
+	return &world{sim: sim, cloud: cloud, url: url, store: st, runner: runner}
 }
 
 func staticCredential(t testing.TB, id, secret string) credentials.Credential {

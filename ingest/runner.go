@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
+	"github.com/cloudassistant/sendfile-archive/ingest/source"
+	"github.com/cloudassistant/sendfile-archive/model"
 	"github.com/cloudassistant/sendfile-archive/store"
 )
 
@@ -18,35 +21,59 @@ type Result struct {
 	Err     error
 }
 
+// Outcome is the result's outcome as the run records it, or RunSkipped.
+func (r Result) Outcome() model.RunOutcome {
+	switch {
+	case r.Skipped:
+		return model.RunSkipped
+	case r.Err != nil && (r.Run.Outcome == "" || r.Run.Outcome == model.RunRunning):
+		return model.RunFailed // failed before its run was recorded or finished
+	}
+	return r.Run.Outcome
+}
+
 // Runner runs one cycle over every configured target.
 type Runner struct {
 	Store   *store.Store
 	Regions []string
-	// NewSource builds the API source for a region.
-	NewSource func(region string) (Source, error)
-	Clock     func() time.Time
-	Logger    *slog.Logger
+	// API configures every API client the runner builds: the endpoint, the
+	// credential (nil: the standard chain), the timeout and the retries.
+	API    source.Options
+	Clock  func() time.Time
+	Logger *slog.Logger
+
+	mu      sync.Mutex
+	api     source.Options // API with its credential resolved
+	account string         // whose credentials API's are
 }
 
 // Once runs one cycle per target, one after the other, and returns every
 // outcome. The error is non-nil when any target failed (not when one was
-// skipped because another archiver was working it).
+// skipped because another archiver was working it). Failures are returned,
+// not logged: the caller reports them once.
 func (r *Runner) Once(ctx context.Context) ([]Result, error) {
 	logger := r.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	api, account, err := r.identify(ctx)
+	if err != nil {
+		results := make([]Result, 0, len(r.Regions))
+		for _, region := range r.Regions {
+			results = append(results, Result{Target: store.Target{Region: region, Source: model.SourceSendFileResults}, Err: err})
+		}
+		return results, err
+	}
 	var results []Result
 	var failed []error
 	for _, region := range r.Regions {
-		res := r.one(ctx, region, logger)
+		res := r.one(ctx, account, region, api, logger)
 		results = append(results, res)
 		switch {
 		case res.Skipped:
 			logger.Info("target skipped: another archiver holds its lease", "target", res.Target.String())
 		case res.Err != nil:
-			logger.Error("cycle failed", "target", res.Target.String(), "err", res.Err)
-			failed = append(failed, fmt.Errorf("%s: %w", region, res.Err))
+			failed = append(failed, fmt.Errorf("%s: %w", res.Target, res.Err))
 		default:
 			logger.Info("cycle done", "target", res.Target.String(), "pages", res.Run.Pages,
 				"records", res.Run.Records, "events", res.Run.Events, "api_calls", res.Run.APICalls,
@@ -59,14 +86,37 @@ func (r *Runner) Once(ctx context.Context) ([]Result, error) {
 	return results, errors.Join(failed...)
 }
 
-func (r *Runner) one(ctx context.Context, region string, logger *slog.Logger) Result {
-	target, err := r.Store.EnsureTarget(ctx, "", region, store.SourceSendFileResults)
+// identify settles the credential and the account it belongs to, once per
+// runner: a target's account is its credentials' account.
+func (r *Runner) identify(ctx context.Context) (source.Options, string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.account != "" {
+		return r.api, r.account, nil
+	}
+	api, err := source.Resolve(r.API)
+	if err != nil {
+		return api, "", err
+	}
+	account, _, err := source.CallerAccount(ctx, api)
+	if err != nil {
+		return api, "", err
+	}
+	r.api, r.account = api, account
+	return api, account, nil
+}
+
+func (r *Runner) one(ctx context.Context, account, region string, api source.Options, logger *slog.Logger) Result {
+	target, adopted, err := r.Store.EnsureTarget(ctx, account, region, model.SourceSendFileResults)
 	res := Result{Target: target}
 	if err != nil {
 		res.Err = err
 		return res
 	}
-	src, err := r.NewSource(region)
+	if adopted {
+		logger.Info("adopted the archive's unnamed target for this account", "target", target.String())
+	}
+	src, err := source.NewClient(region, api)
 	if err != nil {
 		res.Err = err
 		return res

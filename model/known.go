@@ -14,7 +14,7 @@ type KnownInvocation struct {
 	LastSeq        int64
 	Attributes     Attributes
 	Tags           []Tag
-	ReportedStatus string
+	ReportedStatus Status
 	ExpiredAt      *time.Time
 	// LastOccurredAt guards monotonic valid time for invocation-level events.
 	LastOccurredAt time.Time
@@ -26,7 +26,7 @@ type KnownInvocation struct {
 
 // KnownInstance is the known state of one instance of an invocation.
 type KnownInstance struct {
-	Status         string
+	Status         Status
 	StatusSince    time.Time // occurred_at of the last status event
 	LastOccurredAt time.Time // guards monotonic valid time per instance
 	Details        Details
@@ -42,8 +42,8 @@ func NewKnownInvocation(invokeID string) *KnownInvocation {
 // Instances with no status event yet are not counted (as at a point in
 // time); an instance whose last status was blank or undocumented is, and
 // makes the aggregate Unknown.
-func (k *KnownInvocation) DerivedStatus() string {
-	statuses := make([]string, 0, len(k.Instances))
+func (k *KnownInvocation) DerivedStatus() Status {
+	statuses := make([]Status, 0, len(k.Instances))
 	for _, in := range k.Instances {
 		if !in.StatusSince.IsZero() {
 			statuses = append(statuses, in.Status)

@@ -31,7 +31,7 @@ type Invocation struct {
 	InvokeID       string
 	Attributes     Attributes
 	Content        string // verbatim Content, stored once per SHA-256
-	ReportedStatus string // the cloud's own aggregate, normalised
+	ReportedStatus Status // the cloud's own aggregate, normalised
 	Tags           []Tag  // sorted by key, then value
 	Instances      []Instance
 	// Raw is the verbatim invocation object minus InvokeInstances and Content.
@@ -44,7 +44,7 @@ type Invocation struct {
 // Instance is one InvokeInstance of an observed invocation.
 type Instance struct {
 	InstanceID   string
-	Status       string // trimmed, otherwise verbatim (undocumented values kept)
+	Status       Status // trimmed, otherwise verbatim (undocumented values kept)
 	CreationTime *time.Time
 	StartTime    *time.Time
 	FinishTime   *time.Time

@@ -1,42 +1,7 @@
 package model
 
-// Per-instance statuses documented for DescribeSendFileResults.
-const (
-	StatusPending = "Pending"
-	StatusInvalid = "Invalid"
-	StatusRunning = "Running"
-	StatusAborted = "Aborted"
-	StatusSuccess = "Success"
-	StatusFailed  = "Failed"
-	StatusError   = "Error"
-	StatusTimeout = "Timeout"
-)
-
-// Aggregate statuses. AggregateUnknown is the archive's own: it stands for an
-// invocation with no instances or with an instance status the docs do not list.
-const (
-	AggregatePending       = "Pending"
-	AggregateRunning       = "Running"
-	AggregateSuccess       = "Success"
-	AggregateFailed        = "Failed"
-	AggregatePartialFailed = "PartialFailed"
-	AggregateUnknown       = "Unknown"
-)
-
-// InstanceStatuses lists every documented per-instance status.
-var InstanceStatuses = []string{
-	StatusPending, StatusInvalid, StatusRunning, StatusAborted,
-	StatusSuccess, StatusFailed, StatusError, StatusTimeout,
-}
-
-// AggregateStatuses lists every value Aggregate can return.
-var AggregateStatuses = []string{
-	AggregatePending, AggregateRunning, AggregateSuccess,
-	AggregateFailed, AggregatePartialFailed, AggregateUnknown,
-}
-
 // IsKnownStatus reports whether s is a documented per-instance status.
-func IsKnownStatus(s string) bool {
+func IsKnownStatus(s Status) bool {
 	switch s {
 	case StatusPending, StatusInvalid, StatusRunning, StatusAborted,
 		StatusSuccess, StatusFailed, StatusError, StatusTimeout:
@@ -46,7 +11,7 @@ func IsKnownStatus(s string) bool {
 }
 
 // countsAsFailed is the docs' set F: statuses that make the aggregate "Failed".
-func countsAsFailed(s string) bool {
+func countsAsFailed(s Status) bool {
 	switch s {
 	case StatusInvalid, StatusAborted, StatusFailed, StatusTimeout, StatusError:
 		return true
@@ -55,7 +20,7 @@ func countsAsFailed(s string) bool {
 }
 
 // IsTerminal reports whether s is a final per-instance status.
-func IsTerminal(s string) bool { return s == StatusSuccess || countsAsFailed(s) }
+func IsTerminal(s Status) bool { return s == StatusSuccess || countsAsFailed(s) }
 
 // Aggregate applies the documented aggregate rule to the statuses of an
 // invocation's instances. It is the only Go implementation of the rule; the
@@ -66,7 +31,7 @@ func IsTerminal(s string) bool { return s == StatusSuccess || countsAsFailed(s) 
 // empty instance list gives Unknown; then any Pending, then any Running (the
 // docs do not say which of the two wins; we follow the order they are listed
 // in), then all Success, then all failed, else PartialFailed.
-func Aggregate(statuses []string) string {
+func Aggregate(statuses []Status) Status {
 	if len(statuses) == 0 {
 		return AggregateUnknown
 	}
@@ -102,7 +67,7 @@ func Aggregate(statuses []string) string {
 // LifecycleRank orders statuses along Pending → Running → terminal, so the
 // diff can tell which intermediate steps an observation skipped over.
 // Undocumented statuses have rank 0: they are never inferred around.
-func LifecycleRank(s string) int {
+func LifecycleRank(s Status) int {
 	switch {
 	case s == StatusPending:
 		return 1

@@ -12,52 +12,52 @@ func TestAggregateRule(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name     string
-		statuses []string
-		want     string
+		statuses []model.Status
+		want     model.Status
 	}{
 		{"no instances", nil, model.AggregateUnknown},
-		{"empty non-nil list", []string{}, model.AggregateUnknown},
+		{"empty non-nil list", []model.Status{}, model.AggregateUnknown},
 
 		// Rule 1: any Pending.
-		{"single pending", []string{"Pending"}, model.AggregatePending},
-		{"pending among terminals", []string{"Success", "Failed", "Pending"}, model.AggregatePending},
+		{"single pending", []model.Status{"Pending"}, model.AggregatePending},
+		{"pending among terminals", []model.Status{"Success", "Failed", "Pending"}, model.AggregatePending},
 		// Precedence: rule 1 is checked before rule 2, whatever the order.
-		{"pending before running", []string{"Pending", "Running"}, model.AggregatePending},
-		{"running before pending", []string{"Running", "Pending"}, model.AggregatePending},
-		{"pending running success", []string{"Running", "Success", "Pending", "Timeout"}, model.AggregatePending},
+		{"pending before running", []model.Status{"Pending", "Running"}, model.AggregatePending},
+		{"running before pending", []model.Status{"Running", "Pending"}, model.AggregatePending},
+		{"pending running success", []model.Status{"Running", "Success", "Pending", "Timeout"}, model.AggregatePending},
 
 		// Rule 2: no Pending, any Running.
-		{"single running", []string{"Running"}, model.AggregateRunning},
-		{"running among success", []string{"Success", "Running", "Success"}, model.AggregateRunning},
-		{"running among failures", []string{"Invalid", "Running", "Error"}, model.AggregateRunning},
+		{"single running", []model.Status{"Running"}, model.AggregateRunning},
+		{"running among success", []model.Status{"Success", "Running", "Success"}, model.AggregateRunning},
+		{"running among failures", []model.Status{"Invalid", "Running", "Error"}, model.AggregateRunning},
 
 		// Rule 3: every instance Success.
-		{"single success", []string{"Success"}, model.AggregateSuccess},
-		{"all success", []string{"Success", "Success", "Success"}, model.AggregateSuccess},
+		{"single success", []model.Status{"Success"}, model.AggregateSuccess},
+		{"all success", []model.Status{"Success", "Success", "Success"}, model.AggregateSuccess},
 
 		// Rule 4: every instance in F = {Invalid, Aborted, Failed, Timeout, Error}.
-		{"invalid", []string{"Invalid"}, model.AggregateFailed},
-		{"aborted", []string{"Aborted"}, model.AggregateFailed},
-		{"failed", []string{"Failed"}, model.AggregateFailed},
-		{"timeout", []string{"Timeout"}, model.AggregateFailed},
-		{"error", []string{"Error"}, model.AggregateFailed},
-		{"mixed failures", []string{"Invalid", "Aborted", "Failed", "Timeout", "Error"}, model.AggregateFailed},
+		{"invalid", []model.Status{"Invalid"}, model.AggregateFailed},
+		{"aborted", []model.Status{"Aborted"}, model.AggregateFailed},
+		{"failed", []model.Status{"Failed"}, model.AggregateFailed},
+		{"timeout", []model.Status{"Timeout"}, model.AggregateFailed},
+		{"error", []model.Status{"Error"}, model.AggregateFailed},
+		{"mixed failures", []model.Status{"Invalid", "Aborted", "Failed", "Timeout", "Error"}, model.AggregateFailed},
 
 		// Rule 5: Success and F both present.
-		{"success and failed", []string{"Success", "Failed"}, model.AggregatePartialFailed},
-		{"invalid and success", []string{"Invalid", "Success", "Success"}, model.AggregatePartialFailed},
-		{"success and every failure", []string{"Timeout", "Success", "Error", "Aborted"}, model.AggregatePartialFailed},
+		{"success and failed", []model.Status{"Success", "Failed"}, model.AggregatePartialFailed},
+		{"invalid and success", []model.Status{"Invalid", "Success", "Success"}, model.AggregatePartialFailed},
+		{"success and every failure", []model.Status{"Timeout", "Success", "Error", "Aborted"}, model.AggregatePartialFailed},
 
 		// Undocumented statuses, checked before rule 1.
-		{"undocumented alone", []string{"Stopping"}, model.AggregateUnknown},
-		{"undocumented with pending", []string{"Pending", "Stopping"}, model.AggregateUnknown},
-		{"undocumented before pending", []string{"Stopping", "Pending"}, model.AggregateUnknown},
-		{"undocumented with running", []string{"Running", "Stopped"}, model.AggregateUnknown},
-		{"undocumented with success", []string{"Success", "Success", "Finished"}, model.AggregateUnknown},
-		{"empty string status", []string{"Success", ""}, model.AggregateUnknown},
-		{"case matters", []string{"success"}, model.AggregateUnknown},
-		{"untrimmed is undocumented", []string{" Pending"}, model.AggregateUnknown},
-		{"aggregate-only value", []string{"PartialFailed"}, model.AggregateUnknown},
+		{"undocumented alone", []model.Status{"Stopping"}, model.AggregateUnknown},
+		{"undocumented with pending", []model.Status{"Pending", "Stopping"}, model.AggregateUnknown},
+		{"undocumented before pending", []model.Status{"Stopping", "Pending"}, model.AggregateUnknown},
+		{"undocumented with running", []model.Status{"Running", "Stopped"}, model.AggregateUnknown},
+		{"undocumented with success", []model.Status{"Success", "Success", "Finished"}, model.AggregateUnknown},
+		{"empty string status", []model.Status{"Success", ""}, model.AggregateUnknown},
+		{"case matters", []model.Status{"success"}, model.AggregateUnknown},
+		{"untrimmed is undocumented", []model.Status{" Pending"}, model.AggregateUnknown},
+		{"aggregate-only value", []model.Status{"PartialFailed"}, model.AggregateUnknown},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -75,12 +75,12 @@ func TestAggregateRule(t *testing.T) {
 
 // aggregateSpec is the rule of DESIGN.md §2 restated as literally as possible,
 // independently of model.Aggregate.
-func aggregateSpec(statuses []string) string {
-	documented := map[string]bool{
+func aggregateSpec(statuses []model.Status) model.Status {
+	documented := map[model.Status]bool{
 		"Pending": true, "Invalid": true, "Running": true, "Aborted": true,
 		"Success": true, "Failed": true, "Error": true, "Timeout": true,
 	}
-	inF := map[string]bool{"Invalid": true, "Aborted": true, "Failed": true, "Timeout": true, "Error": true}
+	inF := map[model.Status]bool{"Invalid": true, "Aborted": true, "Failed": true, "Timeout": true, "Error": true}
 	if len(statuses) == 0 {
 		return "Unknown"
 	}
@@ -113,10 +113,10 @@ func TestAggregateMatchesSpecOnRandomLists(t *testing.T) {
 	t.Parallel()
 	pool := append(slices.Clone(model.InstanceStatuses), "Stopping", "", "success", "Unknown")
 	r := rand.New(rand.NewPCG(20260301, 1))
-	seen := map[string]int{}
+	seen := map[model.Status]int{}
 	for i := 0; i < 20000; i++ {
 		n := r.IntN(7)
-		statuses := make([]string, n)
+		statuses := make([]model.Status, n)
 		// Bias towards documented statuses so every rule is reached often;
 		// sometimes restrict to a small subset so "all Success"/"all F" occur.
 		subset := pool
@@ -124,9 +124,9 @@ func TestAggregateMatchesSpecOnRandomLists(t *testing.T) {
 		case 0:
 			subset = model.InstanceStatuses
 		case 1:
-			subset = []string{"Success", "Failed", "Timeout"}
+			subset = []model.Status{"Success", "Failed", "Timeout"}
 		case 2:
-			subset = []string{"Invalid", "Aborted", "Error", "Failed", "Timeout"}
+			subset = []model.Status{"Invalid", "Aborted", "Error", "Failed", "Timeout"}
 		}
 		for j := range statuses {
 			statuses[j] = subset[r.IntN(len(subset))]
@@ -155,8 +155,8 @@ func TestAggregateMatchesSpecOnRandomLists(t *testing.T) {
 
 func TestStatusPredicates(t *testing.T) {
 	t.Parallel()
-	terminal := map[string]bool{"Invalid": true, "Aborted": true, "Success": true, "Failed": true, "Error": true, "Timeout": true}
-	rank := map[string]int{"Pending": 1, "Running": 2}
+	terminal := map[model.Status]bool{"Invalid": true, "Aborted": true, "Success": true, "Failed": true, "Error": true, "Timeout": true}
+	rank := map[model.Status]int{"Pending": 1, "Running": 2}
 	for _, s := range model.InstanceStatuses {
 		if !model.IsKnownStatus(s) {
 			t.Errorf("IsKnownStatus(%q) = false for a documented status", s)
@@ -175,7 +175,7 @@ func TestStatusPredicates(t *testing.T) {
 	if len(model.InstanceStatuses) != 8 {
 		t.Errorf("InstanceStatuses has %d entries, the docs list 8", len(model.InstanceStatuses))
 	}
-	for _, s := range []string{"", "Stopping", "pending", "Finished", "PartialFailed", "Unknown", " Success"} {
+	for _, s := range []model.Status{"", "Stopping", "pending", "Finished", "PartialFailed", "Unknown", " Success"} {
 		if model.IsKnownStatus(s) || model.IsTerminal(s) || model.LifecycleRank(s) != 0 {
 			t.Errorf("undocumented %q: IsKnownStatus=%v IsTerminal=%v LifecycleRank=%d, want false false 0",
 				s, model.IsKnownStatus(s), model.IsTerminal(s), model.LifecycleRank(s))

@@ -2,43 +2,35 @@ package query
 
 import (
 	"context"
-	"fmt"
 	"time"
 
+	"github.com/cloudassistant/sendfile-archive/model"
 	"github.com/cloudassistant/sendfile-archive/store"
 )
 
-// ReportRow is the number of sends in one aggregate status at a time.
+// ReportRow is the number of sends in one aggregate status at a time, in
+// one target.
 type ReportRow struct {
-	Region string `json:"region"`
-	Status string `json:"status"`
-	Sends  int64  `json:"sends"`
+	Account string         `json:"account"`
+	Region  string         `json:"region"`
+	Source  model.SourceID `json:"source"`
+	Status  model.Status   `json:"status"`
+	Sends   int64          `json:"sends"`
 }
 
 // Report counts every archived send by its derived aggregate status at at,
-// per region. Sends that did not exist yet at at are not counted.
+// per target. Sends that did not exist yet at at are not counted.
 func (q *Querier) Report(ctx context.Context, at time.Time) ([]ReportRow, error) {
-	rows, err := q.Store.Pool().Query(ctx, `
-		SELECT t.region, s.status, count(*)
-		FROM archive.invocations i
-		JOIN archive.targets t ON t.id = i.target_id
-		CROSS JOIN LATERAL (SELECT archive.invocation_status_at(i.invoke_id, $1) AS status) s
-		WHERE s.status IS NOT NULL
-		GROUP BY t.region, s.status
-		ORDER BY t.region, s.status`, at)
+	counts, err := q.Store.CountByStatusAt(ctx, at)
 	if err != nil {
-		return nil, fmt.Errorf("report: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	out := []ReportRow{}
-	for rows.Next() {
-		var r ReportRow
-		if err := rows.Scan(&r.Region, &r.Status, &r.Sends); err != nil {
-			return nil, fmt.Errorf("report: %w", err)
-		}
-		out = append(out, r)
+	out := make([]ReportRow, 0, len(counts))
+	for _, c := range counts {
+		out = append(out, ReportRow{Account: c.Target.Account, Region: c.Target.Region, Source: c.Target.Source,
+			Status: c.Status, Sends: c.Sends})
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Gap is a period in which records may have been created and evicted before
@@ -81,7 +73,7 @@ func Coverage(targets []store.Target, runs []store.Run) []TargetCoverage {
 		for i := range byTarget[t.ID] {
 			r := byTarget[t.ID][i]
 			c.Runs++
-			if r.Outcome == "failed" {
+			if r.Outcome == model.RunFailed {
 				c.FailedRuns++
 			}
 			if !r.CompleteWalk {

@@ -12,17 +12,13 @@ import (
 	"github.com/cloudassistant/sendfile-archive/store"
 )
 
-// ErrNotFound means the archive knows nothing of the invocation at the
-// requested time.
-var ErrNotFound = errors.New("not found")
-
 // InstanceStatus is one instance's status at a point in time.
 type InstanceStatus struct {
-	InstanceID string    `json:"instance_id"`
-	Status     string    `json:"status"`
-	Since      time.Time `json:"since"`
-	ErrorCode  string    `json:"error_code"`
-	ErrorInfo  string    `json:"error_info"`
+	InstanceID string       `json:"instance_id"`
+	Status     model.Status `json:"status"`
+	Since      time.Time    `json:"since"`
+	ErrorCode  string       `json:"error_code"`
+	ErrorInfo  string       `json:"error_info"`
 }
 
 // Status is an invocation's status at a point in time.
@@ -31,8 +27,8 @@ type Status struct {
 	Region         string           `json:"region"`
 	At             time.Time        `json:"at"`
 	KnownAt        *time.Time       `json:"known_at"`
-	Status         string           `json:"status"`
-	ReportedStatus string           `json:"reported_status"`
+	Status         model.Status     `json:"status"`
+	ReportedStatus model.Status     `json:"reported_status"`
 	Instances      []InstanceStatus `json:"instances"`
 }
 
@@ -88,7 +84,7 @@ func StatusAt(events []store.StoredEvent, at time.Time, knownAt *time.Time) (st 
 	if !ok {
 		return Status{}, false
 	}
-	list := make([]string, 0, len(statuses))
+	list := make([]model.Status, 0, len(statuses))
 	for _, in := range statuses {
 		// Error details belong to an outcome; a Pending or Running instance
 		// has none yet, even if the archive first saw it after it failed.
@@ -117,50 +113,42 @@ type Querier struct {
 }
 
 // Status returns the invocation's status at at, as known at knownAt (nil: now).
+// It wraps store.ErrNotFound when the archive knows nothing of the
+// invocation at at, saying whether it was not recorded yet by knownAt.
 func (q *Querier) Status(ctx context.Context, invokeID string, at time.Time, knownAt *time.Time) (Status, error) {
-	events, err := q.Store.InvocationEvents(ctx, invokeID, knownAt)
+	target, first, err := q.Store.FirstRecorded(ctx, invokeID)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return Status{}, fmt.Errorf("invocation %s: %w in the archive", invokeID, store.ErrNotFound)
+		}
+		return Status{}, err
+	}
+	if knownAt != nil && first.After(*knownAt) {
+		return Status{}, fmt.Errorf("invocation %s: %w as known at %s: the archive had not recorded it yet (first recorded %s)",
+			invokeID, store.ErrNotFound, knownAt.UTC().Format(time.RFC3339), first.Format(time.RFC3339))
+	}
+	events, err := q.Store.InvocationEvents(ctx, target.ID, invokeID, knownAt)
 	if err != nil {
 		return Status{}, err
 	}
-	if len(events) == 0 {
-		return Status{}, fmt.Errorf("invocation %s: %w in the archive", invokeID, ErrNotFound)
-	}
-	// An invoke id names one send; should two targets ever hold the same id,
-	// answer for the first (the one archived earliest).
-	first := events[0].TargetID
-	n := 0
-	for _, e := range events {
-		if e.TargetID == first {
-			events[n] = e
-			n++
-		}
-	}
-	st, ok := StatusAt(events[:n], at, knownAt)
+	st, ok := StatusAt(events, at, knownAt)
 	if !ok {
 		return Status{}, fmt.Errorf("invocation %s: %w at %s (the archive has nothing on it by then)",
-			invokeID, ErrNotFound, at.UTC().Format(time.RFC3339))
+			invokeID, store.ErrNotFound, at.UTC().Format(time.RFC3339))
 	}
 	st.InvokeID = invokeID
-	targets, err := q.Store.Targets(ctx)
-	if err != nil {
-		return Status{}, err
-	}
-	for _, t := range targets {
-		if t.ID == first {
-			st.Region = t.Region
-		}
-	}
+	st.Region = target.Region
 	return st, nil
 }
 
 // History returns every event of the invocation in order.
 func (q *Querier) History(ctx context.Context, invokeID string) ([]store.StoredEvent, error) {
-	events, err := q.Store.InvocationEvents(ctx, invokeID, nil)
+	target, _, err := q.Store.FirstRecorded(ctx, invokeID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("invocation %s: %w in the archive", invokeID, store.ErrNotFound)
+	}
 	if err != nil {
 		return nil, err
 	}
-	if len(events) == 0 {
-		return nil, fmt.Errorf("invocation %s: %w in the archive", invokeID, ErrNotFound)
-	}
-	return events, nil
+	return q.Store.InvocationEvents(ctx, target.ID, invokeID, nil)
 }

@@ -13,7 +13,7 @@ func ts(min int) time.Time {
 	return time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC).Add(time.Duration(min) * time.Minute)
 }
 
-func ev(seq int64, typ, instance, from, to string, occurred, recorded int, detail string) store.StoredEvent {
+func ev(seq int64, typ model.EventType, instance string, from, to model.Status, occurred, recorded int, detail string) store.StoredEvent {
 	e := store.StoredEvent{Event: model.Event{InvokeID: "f-1", InstanceID: instance, Seq: seq, Type: typ, FromStatus: from,
 		ToStatus: to, OccurredAt: ts(occurred), Evidence: "test"}, RecordedAt: ts(recorded)}
 	if detail != "" {
@@ -43,8 +43,8 @@ func TestStatusAtIsBitemporal(t *testing.T) {
 	cases := []struct {
 		at      int
 		knownAt *time.Time
-		want    string
-		a, b    string
+		want    model.Status
+		a, b    model.Status
 		errCode string
 	}{
 		{at: 0, want: "Pending", a: "Pending", b: "Pending"},

@@ -23,7 +23,7 @@ func BenchmarkVerify(b *testing.B) {
 	if v := envInt("VERIFY_EVENTS"); v > 0 {
 		total = v
 	}
-	target, err := st.EnsureTarget(ctx, "", "cn-bench", store.SourceSendFileResults)
+	target, _, err := st.EnsureTarget(ctx, "", "cn-bench", model.SourceSendFileResults)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -2,17 +2,14 @@ package query_test
 
 import (
 	"context"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aliyun/credentials-go/credentials"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/cloudassistant/sendfile-archive/ingest"
-	"github.com/cloudassistant/sendfile-archive/ingest/ecssim"
-	"github.com/cloudassistant/sendfile-archive/ingest/source"
+	"github.com/cloudassistant/sendfile-archive/cloudsim"
+	"github.com/cloudassistant/sendfile-archive/harness"
 	"github.com/cloudassistant/sendfile-archive/query"
 	"github.com/cloudassistant/sendfile-archive/store"
 	"github.com/cloudassistant/sendfile-archive/store/storetest"
@@ -22,32 +19,22 @@ import (
 // with its URL.
 func archive(t *testing.T) (*store.Store, string) {
 	t.Helper()
-	sim, err := ecssim.New(ecssim.Config{Seed: 5})
+	sim, err := cloudsim.New(cloudsim.Config{Seed: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(sim.Handler())
-	t.Cleanup(srv.Close)
-	url := storetest.URL(t)
-	st, err := store.Open(context.Background(), url)
+	cloud, err := harness.Serve(sim)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(st.Close)
-	cfg := sim.Config()
-	typ := "access_key"
-	cred, err := credentials.NewCredential(&credentials.Config{Type: &typ, AccessKeyId: &cfg.AccessKeyID, AccessKeySecret: &cfg.AccessKeySecret})
+	t.Cleanup(cloud.Close)
+	st, url := storetest.Open(t)
+	r, err := cloud.Runner(sim, st)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &ingest.Runner{Store: st, Regions: cfg.Regions, Clock: sim.Now, NewSource: func(region string) (ingest.Source, error) {
-		return source.NewClient(region, source.Options{Endpoint: srv.URL, Credential: cred})
-	}}
-	for i := 0; i < 6; i++ {
-		sim.Advance(12 * time.Hour)
-		if _, err := r.Once(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+	if err := harness.Poll(context.Background(), sim, r, 3*24*time.Hour, 12*time.Hour); err != nil {
+		t.Fatal(err)
 	}
 	return st, url
 }

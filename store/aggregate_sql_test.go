@@ -15,12 +15,12 @@ func TestAggregateSQLMatchesGo(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := storetest.New(t)
-	alphabet := append(append([]string{}, model.InstanceStatuses...), "Stopped", "pending", " Success")
+	alphabet := append(append([]model.Status{}, model.InstanceStatuses...), "Stopped", "pending", " Success")
 	rng := rand.New(rand.NewPCG(1, 2))
-	seen := map[string]int{}
+	seen := map[model.Status]int{}
 	for i := 0; i < 3000; i++ {
 		n := rng.IntN(6)
-		statuses := make([]string, n)
+		statuses := make([]model.Status, n)
 		for j := range statuses {
 			// Weight documented statuses so every aggregate outcome shows up.
 			if rng.IntN(12) == 0 {
@@ -30,7 +30,7 @@ func TestAggregateSQLMatchesGo(t *testing.T) {
 			}
 		}
 		want := model.Aggregate(statuses)
-		var got string
+		var got model.Status
 		if err := s.Pool().QueryRow(ctx, `SELECT archive.aggregate_status($1::text[])`, statuses).Scan(&got); err != nil {
 			t.Fatal(err)
 		}

@@ -21,7 +21,7 @@ func BenchmarkAppend(b *testing.B) {
 	const perPage = 1000
 	ctx := context.Background()
 	st := storetest.New(b)
-	target, err := st.EnsureTarget(ctx, "", "cn-bench", store.SourceSendFileResults)
+	target, _, err := st.EnsureTarget(ctx, "", "cn-bench", model.SourceSendFileResults)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func BenchmarkAppend(b *testing.B) {
 		}
 		appendTime += time.Since(start)
 		start = time.Now()
-		if err := st.InTx(ctx, func(tx pgx.Tx) error {
+		if err := pgx.BeginFunc(ctx, st.Pool(), func(tx pgx.Tx) error {
 			_, err := tx.CopyFrom(ctx, pgx.Identifier{"bare_events"}, []string{
 				"target_id", "invoke_id", "instance_id", "seq", "type", "from_status", "to_status",
 				"occurred_at", "recorded_at", "evidence", "run_id", "detail", "payload", "prev_hash", "hash",

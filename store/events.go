@@ -25,9 +25,9 @@ type StoredEvent struct {
 // are hashed as jsonb prints them (see Page.Append), so nothing is re-encoded.
 func (e StoredEvent) ChainFields() ChainFields {
 	return ChainFields{
-		TargetID: e.TargetID, InvokeID: e.InvokeID, InstanceID: e.InstanceID, Seq: e.Seq, Type: e.Type,
-		FromStatus: e.FromStatus, ToStatus: e.ToStatus, OccurredAt: e.OccurredAt, RecordedAt: e.RecordedAt,
-		Evidence: e.Evidence, RunID: e.RunID, Detail: e.Detail, Payload: e.Payload,
+		TargetID: e.TargetID, InvokeID: e.InvokeID, InstanceID: e.InstanceID, Seq: e.Seq, Type: string(e.Type),
+		FromStatus: string(e.FromStatus), ToStatus: string(e.ToStatus), OccurredAt: e.OccurredAt,
+		RecordedAt: e.RecordedAt, Evidence: string(e.Evidence), RunID: e.RunID, Detail: e.Detail, Payload: e.Payload,
 	}
 }
 
@@ -35,43 +35,53 @@ const eventColumns = `id, target_id, invoke_id, coalesce(instance_id, ''), seq, 
 	coalesce(to_status, ''), occurred_at, recorded_at, evidence, coalesce(run_id, 0), detail::text, payload::text,
 	prev_hash, hash`
 
-func scanEvent(rows pgx.Rows) (StoredEvent, error) {
-	var e StoredEvent
-	var detail *string
-	var payload string
-	err := rows.Scan(&e.ID, &e.TargetID, &e.InvokeID, &e.InstanceID, &e.Seq, &e.Type, &e.FromStatus, &e.ToStatus,
-		&e.OccurredAt, &e.RecordedAt, &e.Evidence, &e.RunID, &detail, &payload, &e.PrevHash, &e.Hash)
-	if err != nil {
-		return e, interpretError(err)
-	}
-	e.OccurredAt = e.OccurredAt.UTC()
-	e.RecordedAt = e.RecordedAt.UTC()
-	if detail != nil {
-		e.Detail = []byte(*detail)
-	}
-	e.Payload = []byte(payload)
-	return e, nil
+// eventScanner reuses its scan targets across rows, which matters when a
+// verification streams millions of them.
+type eventScanner struct {
+	e       StoredEvent
+	detail  *string
+	payload string
 }
 
-// InvocationEvents returns every event of an invocation (in any target) that
-// was recorded at or before knownAt (nil: all), in target and sequence order.
-func (s *Store) InvocationEvents(ctx context.Context, invokeID string, knownAt *time.Time) ([]StoredEvent, error) {
+func (s *eventScanner) targets() []any {
+	e := &s.e
+	return []any{&e.ID, &e.TargetID, &e.InvokeID, &e.InstanceID, &e.Seq, &e.Type, &e.FromStatus, &e.ToStatus,
+		&e.OccurredAt, &e.RecordedAt, &e.Evidence, &e.RunID, &s.detail, &s.payload, &e.PrevHash, &e.Hash}
+}
+
+// event returns the row just scanned, with its own copies of every slice.
+func (s *eventScanner) event() StoredEvent {
+	e := s.e
+	e.OccurredAt = e.OccurredAt.UTC()
+	e.RecordedAt = e.RecordedAt.UTC()
+	e.Detail = nil
+	if s.detail != nil {
+		e.Detail = []byte(*s.detail)
+	}
+	e.Payload = []byte(s.payload)
+	e.PrevHash = append([]byte(nil), e.PrevHash...)
+	e.Hash = append([]byte(nil), e.Hash...)
+	return e
+}
+
+// InvocationEvents returns every event of an invocation in one target that
+// was recorded at or before knownAt (nil: all), in sequence order.
+func (s *Store) InvocationEvents(ctx context.Context, targetID int64, invokeID string, knownAt *time.Time) ([]StoredEvent, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+eventColumns+` FROM archive.events
-		WHERE invoke_id = $1 AND ($2::timestamptz IS NULL OR recorded_at <= $2)
-		ORDER BY target_id, seq`, invokeID, knownAt)
+		WHERE target_id = $1 AND invoke_id = $2 AND ($3::timestamptz IS NULL OR recorded_at <= $3)
+		ORDER BY seq`, targetID, invokeID, knownAt)
 	if err != nil {
 		return nil, fmt.Errorf("read events of %s: %w", invokeID, interpretError(err))
 	}
-	defer rows.Close()
-	var out []StoredEvent
-	for rows.Next() {
-		e, err := scanEvent(rows)
-		if err != nil {
-			return nil, fmt.Errorf("read events of %s: %w", invokeID, err)
-		}
-		out = append(out, e)
+	var sc eventScanner
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (StoredEvent, error) {
+		err := r.Scan(sc.targets()...)
+		return sc.event(), err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read events of %s: %w", invokeID, interpretError(err))
 	}
-	return out, interpretError(rows.Err())
+	return out, nil
 }
 
 // EventOrder selects how ScanEvents orders the log.
@@ -94,17 +104,19 @@ func (s *Store) ScanEvents(ctx context.Context, order EventOrder, fn func(Stored
 	if err != nil {
 		return fmt.Errorf("scan events: %w", interpretError(err))
 	}
-	defer rows.Close()
-	for rows.Next() {
-		e, err := scanEvent(rows)
-		if err != nil {
-			return fmt.Errorf("scan events: %w", err)
-		}
-		if err := fn(e); err != nil {
-			return err
-		}
+	var sc eventScanner
+	var fnErr error
+	_, err = pgx.ForEachRow(rows, sc.targets(), func() error {
+		fnErr = fn(sc.event())
+		return fnErr
+	})
+	if fnErr != nil {
+		return fnErr
 	}
-	return interpretError(rows.Err())
+	if err != nil {
+		return fmt.Errorf("scan events: %w", interpretError(err))
+	}
+	return nil
 }
 
 // ChainHead is the head a target's row says its chain has.
@@ -120,34 +132,46 @@ func (s *Store) ChainHeads(ctx context.Context) ([]ChainHead, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read chain heads: %w", interpretError(err))
 	}
-	defer rows.Close()
-	var out []ChainHead
-	for rows.Next() {
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ChainHead, error) {
 		var h ChainHead
-		if err := rows.Scan(&h.Target.ID, &h.Target.Account, &h.Target.Region, &h.Target.Source, &h.Head, &h.Length); err != nil {
-			return nil, fmt.Errorf("read chain heads: %w", interpretError(err))
-		}
-		out = append(out, h)
+		err := r.Scan(&h.Target.ID, &h.Target.Account, &h.Target.Region, &h.Target.Source, &h.Head, &h.Length)
+		return h, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read chain heads: %w", interpretError(err))
 	}
-	return out, interpretError(rows.Err())
+	return out, nil
 }
 
-// KnownInvocations returns the projections of the target's invocations that
-// have not been marked expired: the candidates for expiry after a full walk.
-func (s *Store) KnownInvocations(ctx context.Context, targetID int64) ([]string, error) {
+// LiveInvocations returns the ids of the target's invocations that have not
+// been marked expired: the candidates for expiry after a full walk.
+func (s *Store) LiveInvocations(ctx context.Context, targetID int64) ([]string, error) {
 	rows, err := s.pool.Query(ctx, `SELECT invoke_id FROM archive.invocations
 		WHERE target_id = $1 AND expired_at IS NULL ORDER BY invoke_id`, targetID)
 	if err != nil {
 		return nil, fmt.Errorf("list live invocations: %w", interpretError(err))
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("list live invocations: %w", interpretError(err))
-		}
-		out = append(out, id)
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("list live invocations: %w", interpretError(err))
 	}
-	return out, interpretError(rows.Err())
+	return out, nil
+}
+
+// FirstRecorded says where the archive holds an invocation: the target
+// whose chain first recorded it (an invoke id names one send; should two
+// targets ever hold the same id, the one archived earliest answers), and
+// when it was first recorded there. It returns ErrNotFound when no target
+// holds it at all.
+func (s *Store) FirstRecorded(ctx context.Context, invokeID string) (Target, time.Time, error) {
+	var t Target
+	var at time.Time
+	err := s.pool.QueryRow(ctx, `SELECT t.id, t.account, t.region, t.source, e.recorded_at
+		FROM archive.events e JOIN archive.targets t ON t.id = e.target_id
+		WHERE e.invoke_id = $1 ORDER BY e.recorded_at, e.id LIMIT 1`, invokeID).
+		Scan(&t.ID, &t.Account, &t.Region, &t.Source, &at)
+	if err != nil {
+		return Target{}, time.Time{}, fmt.Errorf("invocation %s: %w", invokeID, interpretError(err))
+	}
+	return t, at.UTC(), nil
 }

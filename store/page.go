@@ -28,7 +28,7 @@ type Page struct {
 // lock (a row lock on archive.targets) is what keeps the hash chain linear
 // even if two writers ever raced past the lease.
 func (s *Store) WithPage(ctx context.Context, targetID, runID int64, fn func(p *Page) error) error {
-	return s.InTx(ctx, func(tx pgx.Tx) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
 		p := &Page{tx: tx, targetID: targetID, runID: runID}
 		err := tx.QueryRow(ctx, `SELECT chain_head, chain_length, clock_timestamp() FROM archive.targets WHERE id = $1 FOR UPDATE`,
 			targetID).Scan(&p.head, &p.length, &p.recordedAt)
@@ -51,9 +51,6 @@ func (s *Store) WithPage(ctx context.Context, targetID, runID int64, fn func(p *
 		return nil
 	})
 }
-
-// RecordedAt is the transaction time every event of this page gets.
-func (p *Page) RecordedAt() time.Time { return p.recordedAt }
 
 // Known loads the known state of the given invocations with one query.
 // Invocations the archive has never seen are absent from the map.
@@ -115,13 +112,14 @@ func (p *Page) Append(ctx context.Context, events []model.Event) error {
 		payload := []byte(normal[i].payload)
 		occurred := e.OccurredAt.UTC().Truncate(time.Microsecond)
 		hash := EventHash(p.head, ChainFields{
-			TargetID: p.targetID, InvokeID: e.InvokeID, InstanceID: e.InstanceID, Seq: e.Seq, Type: e.Type,
-			FromStatus: e.FromStatus, ToStatus: e.ToStatus, OccurredAt: occurred, RecordedAt: p.recordedAt,
-			Evidence: e.Evidence, RunID: p.runID, Detail: detail, Payload: payload,
+			TargetID: p.targetID, InvokeID: e.InvokeID, InstanceID: e.InstanceID, Seq: e.Seq, Type: string(e.Type),
+			FromStatus: string(e.FromStatus), ToStatus: string(e.ToStatus), OccurredAt: occurred, RecordedAt: p.recordedAt,
+			Evidence: string(e.Evidence), RunID: p.runID, Detail: detail, Payload: payload,
 		})
 		rows = append(rows, []any{
-			p.targetID, e.InvokeID, nullable(e.InstanceID), e.Seq, e.Type, nullable(e.FromStatus), nullable(e.ToStatus),
-			occurred, p.recordedAt, e.Evidence, nullableID(p.runID), jsonValue(detail), jsonValue(payload), p.head, hash,
+			p.targetID, e.InvokeID, nullable(e.InstanceID), e.Seq, string(e.Type), nullable(string(e.FromStatus)),
+			nullable(string(e.ToStatus)), occurred, p.recordedAt, string(e.Evidence), nullableID(p.runID), jsonValue(detail),
+			jsonValue(payload), p.head, hash,
 		})
 		p.head = hash
 		p.length++
@@ -159,8 +157,8 @@ func (p *Page) SaveProjections(ctx context.Context, known []*model.KnownInvocati
 // crash leaves the run row consistent with what was committed.
 func (p *Page) Progress(ctx context.Context, r Run) error {
 	_, err := p.tx.Exec(ctx, `UPDATE archive.ingest_runs SET pages = $2, records = $3, events = $4, api_calls = $5,
-		retries = $6, disagreements = $7, oversized = $8 WHERE id = $1`,
-		p.runID, r.Pages, r.Records, r.Events, r.APICalls, r.Retries, r.Disagreements, r.Oversized)
+		retries = $6, disagreements = $7, oversized = $8, expired = $9 WHERE id = $1`,
+		p.runID, r.Pages, r.Records, r.Events, r.APICalls, r.Retries, r.Disagreements, r.Oversized, r.Expired)
 	if err != nil {
 		return fmt.Errorf("record progress of run %d: %w", p.runID, interpretError(err))
 	}

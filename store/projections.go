@@ -35,45 +35,53 @@ func loadKnown(ctx context.Context, db DBTX, targetID int64, invokeIDs []string)
 	if err != nil {
 		return nil, fmt.Errorf("load known state: %w", interpretError(err))
 	}
-	defer rows.Close()
-	for rows.Next() {
-		k := &model.KnownInvocation{Instances: map[string]*model.KnownInstance{}}
-		var tags, instances []byte
-		a := &k.Attributes
-		if err := rows.Scan(&k.InvokeID, &a.Name, &a.Description, &a.ContentSHA256, &a.ContentType, &a.TargetDir,
-			&a.FileOwner, &a.FileGroup, &a.FileMode, &a.Overwrite, &a.VMCount, &a.CreationTime, &tags,
-			&k.ReportedStatus, &k.Disagreements, &k.ExpiredAt, &k.LastSeq, &k.LastOccurredAt, &instances); err != nil {
-			return nil, fmt.Errorf("load known state: %w", interpretError(err))
-		}
-		utcPtr(&a.CreationTime)
-		utcPtr(&k.ExpiredAt)
-		k.LastOccurredAt = k.LastOccurredAt.UTC()
-		if err := json.Unmarshal(tags, &k.Tags); err != nil {
-			return nil, fmt.Errorf("load known tags of %s: %w", k.InvokeID, err)
-		}
-		var list []struct {
-			InstanceID     string     `json:"instance_id"`
-			Status         string     `json:"status"`
-			StatusSince    *time.Time `json:"status_since"`
-			LastOccurredAt time.Time  `json:"last_occurred_at"`
-			model.Details
-		}
-		if err := json.Unmarshal(instances, &list); err != nil {
-			return nil, fmt.Errorf("load known instances of %s: %w", k.InvokeID, err)
-		}
-		for _, x := range list {
-			in := &model.KnownInstance{Status: x.Status, LastOccurredAt: x.LastOccurredAt.UTC(), Details: x.Details}
-			if x.StatusSince != nil {
-				in.StatusSince = x.StatusSince.UTC()
-			}
-			utcPtr(&in.Details.CreationTime)
-			utcPtr(&in.Details.StartTime)
-			utcPtr(&in.Details.FinishTime)
-			k.Instances[x.InstanceID] = in
-		}
+	known, err := pgx.CollectRows(rows, scanKnown)
+	if err != nil {
+		return nil, fmt.Errorf("load known state: %w", interpretError(err))
+	}
+	for _, k := range known {
 		out[k.InvokeID] = k
 	}
-	return out, interpretError(rows.Err())
+	return out, nil
+}
+
+// scanKnown reads one row of loadKnown's query into a known state.
+func scanKnown(row pgx.CollectableRow) (*model.KnownInvocation, error) {
+	k := &model.KnownInvocation{Instances: map[string]*model.KnownInstance{}}
+	var tags, instances []byte
+	a := &k.Attributes
+	if err := row.Scan(&k.InvokeID, &a.Name, &a.Description, &a.ContentSHA256, &a.ContentType, &a.TargetDir,
+		&a.FileOwner, &a.FileGroup, &a.FileMode, &a.Overwrite, &a.VMCount, &a.CreationTime, &tags,
+		&k.ReportedStatus, &k.Disagreements, &k.ExpiredAt, &k.LastSeq, &k.LastOccurredAt, &instances); err != nil {
+		return nil, err
+	}
+	utcPtr(&a.CreationTime)
+	utcPtr(&k.ExpiredAt)
+	k.LastOccurredAt = k.LastOccurredAt.UTC()
+	if err := json.Unmarshal(tags, &k.Tags); err != nil {
+		return nil, fmt.Errorf("tags of %s: %w", k.InvokeID, err)
+	}
+	var list []struct {
+		InstanceID     string       `json:"instance_id"`
+		Status         model.Status `json:"status"`
+		StatusSince    *time.Time   `json:"status_since"`
+		LastOccurredAt time.Time    `json:"last_occurred_at"`
+		model.Details
+	}
+	if err := json.Unmarshal(instances, &list); err != nil {
+		return nil, fmt.Errorf("instances of %s: %w", k.InvokeID, err)
+	}
+	for _, x := range list {
+		in := &model.KnownInstance{Status: x.Status, LastOccurredAt: x.LastOccurredAt.UTC(), Details: x.Details}
+		if x.StatusSince != nil {
+			in.StatusSince = x.StatusSince.UTC()
+		}
+		utcPtr(&in.Details.CreationTime)
+		utcPtr(&in.Details.StartTime)
+		utcPtr(&in.Details.FinishTime)
+		k.Instances[x.InstanceID] = in
+	}
+	return k, nil
 }
 
 func utcPtr(t **time.Time) {
@@ -111,7 +119,7 @@ func saveProjections(ctx context.Context, db DBTX, targetID int64, known []*mode
 			targetID, k.InvokeID, sanitizeText(a.Name), sanitizeText(a.Description), a.ContentSHA256,
 			sanitizeText(a.ContentType), sanitizeText(a.TargetDir), sanitizeText(a.FileOwner), sanitizeText(a.FileGroup),
 			sanitizeText(a.FileMode), a.Overwrite, a.VMCount, a.CreationTime, json.RawMessage(tags),
-			sanitizeText(k.ReportedStatus), k.DerivedStatus(), k.Disagreements, k.ExpiredAt, k.LastSeq, k.LastOccurredAt)
+			sanitizeText(string(k.ReportedStatus)), k.DerivedStatus(), k.Disagreements, k.ExpiredAt, k.LastSeq, k.LastOccurredAt)
 		for _, id := range k.InstanceIDs() {
 			in := k.Instances[id]
 			var since *time.Time
@@ -126,7 +134,7 @@ func saveProjections(ctx context.Context, db DBTX, targetID int64, known []*mode
 					status_since = EXCLUDED.status_since, last_occurred_at = EXCLUDED.last_occurred_at,
 					creation_time = EXCLUDED.creation_time, start_time = EXCLUDED.start_time,
 					finish_time = EXCLUDED.finish_time, error_code = EXCLUDED.error_code, error_info = EXCLUDED.error_info`,
-				targetID, k.InvokeID, sanitizeText(id), sanitizeText(in.Status), since, in.LastOccurredAt,
+				targetID, k.InvokeID, sanitizeText(id), sanitizeText(string(in.Status)), since, in.LastOccurredAt,
 				in.Details.CreationTime, in.Details.StartTime, in.Details.FinishTime,
 				sanitizeText(in.Details.ErrorCode), sanitizeText(in.Details.ErrorInfo))
 		}

@@ -64,7 +64,7 @@ func (s *Store) RebuildProjections(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	return s.InTx(ctx, func(tx pgx.Tx) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM archive.instances; DELETE FROM archive.invocations`); err != nil {
 			return fmt.Errorf("clear projections: %w", interpretError(err))
 		}

@@ -17,6 +17,29 @@ import (
 	"github.com/cloudassistant/sendfile-archive/store/storetest"
 )
 
+// loginIn creates a login role in group (dropped when the test ends) and
+// connects to url as it; the throwaway server trusts local connections.
+func loginIn(t *testing.T, owner *pgx.Conn, url, group string) *pgx.Conn {
+	t.Helper()
+	ctx := context.Background()
+	name := fmt.Sprintf("t_%s_%d", group, rand.Uint32())
+	if _, err := owner.Exec(ctx, fmt.Sprintf(`CREATE ROLE %s LOGIN IN ROLE %s`, name, group)); err != nil {
+		t.Fatalf("create login role in %s: %v", group, err)
+	}
+	t.Cleanup(func() { _, _ = owner.Exec(context.Background(), fmt.Sprintf(`DROP ROLE IF EXISTS %s`, name)) })
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.User, cfg.Password = name, ""
+	c, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatalf("connect as %s: %v", name, err)
+	}
+	t.Cleanup(func() { _ = c.Close(context.Background()) })
+	return c
+}
+
 // The migrations create a writer role that may append events but never
 // change or remove them, and a read-only reader role.
 func TestRolesGrantLeastPrivilege(t *testing.T) {
@@ -32,24 +55,7 @@ func TestRolesGrantLeastPrivilege(t *testing.T) {
 	if err := owner.QueryRow(ctx, `INSERT INTO archive.targets (region) VALUES ('cn-roles') RETURNING id`).Scan(&targetID); err != nil {
 		t.Fatal(err)
 	}
-	login := func(group string) *pgx.Conn {
-		name := fmt.Sprintf("t_%s_%d", group, rand.Uint32())
-		if _, err := owner.Exec(ctx, fmt.Sprintf(`CREATE ROLE %s LOGIN IN ROLE %s`, name, group)); err != nil {
-			t.Fatalf("create login role in %s: %v", group, err)
-		}
-		t.Cleanup(func() { _, _ = owner.Exec(context.Background(), fmt.Sprintf(`DROP ROLE IF EXISTS %s`, name)) })
-		cfg, err := pgx.ParseConfig(url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.User, cfg.Password = name, ""
-		c, err := pgx.ConnectConfig(ctx, cfg)
-		if err != nil {
-			t.Fatalf("connect as %s: %v", name, err)
-		}
-		t.Cleanup(func() { _ = c.Close(context.Background()) })
-		return c
-	}
+	login := func(group string) *pgx.Conn { return loginIn(t, owner, url, group) }
 	insert := fmt.Sprintf(`INSERT INTO archive.events (target_id, invoke_id, seq, type, occurred_at, recorded_at, evidence,
 		payload, prev_hash, hash) VALUES (%d, 'f-roles', 1, 'invocation_discovered', now(), now(), 'observed', '{}', '\x00', '\x00')`, targetID)
 	denied := func(c *pgx.Conn, stmt string) {
@@ -108,10 +114,36 @@ func TestMigrateWithoutCreateRole(t *testing.T) {
 	cfg.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) { notices = append(notices, n.Message) }
 	db := stdlib.OpenDB(*cfg)
 	defer db.Close()
-	if err := migrations.Up(ctx, db); err != nil {
+	if _, err := migrations.Up(ctx, db); err != nil {
 		t.Fatalf("migrate as a user without CREATEROLE: %v", err)
 	}
 	if !strings.Contains(strings.Join(notices, "\n"), "may not create roles") {
 		t.Fatalf("no notice about skipped roles; notices: %q", notices)
+	}
+}
+
+// Tables that later migrations add are readable by archive_reader without a
+// grant of their own: the migrations set default privileges.
+func TestLaterTablesReadableByReader(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := storetest.URL(t)
+	owner, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close(ctx)
+	// What a later migration would do, as the same (owning) role.
+	if _, err := owner.Exec(ctx, `CREATE TABLE archive.added_later (x int); INSERT INTO archive.added_later VALUES (7);
+		CREATE FUNCTION archive.added_later_fn() RETURNS int LANGUAGE sql AS 'SELECT 8'`); err != nil {
+		t.Fatal(err)
+	}
+	reader := loginIn(t, owner, url, "archive_reader")
+	var x, y int
+	if err := reader.QueryRow(ctx, `SELECT x, archive.added_later_fn() FROM archive.added_later`).Scan(&x, &y); err != nil || x != 7 || y != 8 {
+		t.Fatalf("archive_reader cannot read a table or call a function added later: %d %d %v", x, y, err)
+	}
+	if _, err := reader.Exec(ctx, `INSERT INTO archive.added_later VALUES (9)`); err == nil {
+		t.Fatal("archive_reader may write a table added later")
 	}
 }

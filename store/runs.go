@@ -4,6 +4,10 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cloudassistant/sendfile-archive/model"
 )
 
 // Run is one ingest cycle over one target, as recorded in archive.ingest_runs.
@@ -12,7 +16,7 @@ type Run struct {
 	TargetID      int64
 	StartedAt     time.Time
 	FinishedAt    *time.Time
-	Outcome       string // running, ok, failed, interrupted
+	Outcome       model.RunOutcome
 	Error         string
 	CompleteWalk  bool
 	Pages         int
@@ -56,22 +60,15 @@ func (s *Store) FinishRun(ctx context.Context, r Run) error {
 // Runs lists the runs of every target, oldest first.
 func (s *Store) Runs(ctx context.Context) ([]Run, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT id, target_id, started_at, finished_at, outcome, coalesce(error, ''), complete_walk, pages, records,
-		       events, api_calls, retries, expired, disagreements, oldest_listed, newest_listed, oversized
+		SELECT id, target_id, started_at, finished_at, outcome, coalesce(error, '') AS error, complete_walk, pages,
+		       records, events, api_calls, retries, expired, disagreements, oldest_listed, newest_listed, oversized
 		FROM archive.ingest_runs ORDER BY target_id, started_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", interpretError(err))
 	}
-	defer rows.Close()
-	var out []Run
-	for rows.Next() {
-		var r Run
-		if err := rows.Scan(&r.ID, &r.TargetID, &r.StartedAt, &r.FinishedAt, &r.Outcome, &r.Error, &r.CompleteWalk,
-			&r.Pages, &r.Records, &r.Events, &r.APICalls, &r.Retries, &r.Expired, &r.Disagreements,
-			&r.OldestListed, &r.NewestListed, &r.Oversized); err != nil {
-			return nil, fmt.Errorf("list runs: %w", interpretError(err))
-		}
-		out = append(out, r)
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[Run])
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", interpretError(err))
 	}
-	return out, interpretError(rows.Err())
+	return out, nil
 }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -13,7 +15,7 @@ import (
 
 // Sentinel errors callers can test with errors.Is.
 var (
-	// ErrNotFound means the requested row does not exist.
+	// ErrNotFound means the requested row (or invocation) does not exist.
 	ErrNotFound = errors.New("not found")
 	// ErrUnavailable means PostgreSQL could not be reached or dropped the connection.
 	ErrUnavailable = errors.New("database unavailable")
@@ -21,6 +23,8 @@ var (
 	ErrConflict = errors.New("conflicting write")
 	// ErrNotMigrated means the archive schema is missing.
 	ErrNotMigrated = errors.New("archive schema missing: run `archiver migrate` first")
+	// ErrPermission means the connected role may not do what was asked.
+	ErrPermission = errors.New("permission denied")
 )
 
 // DBTX is what query code needs from a pool or a transaction, so the same code
@@ -30,9 +34,11 @@ type DBTX interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+	CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error)
 }
 
-// Store is the archive database.
+// Store is the archive database. Every statement the archive runs goes
+// through its methods; nothing outside this package holds SQL.
 type Store struct {
 	pool *pgxpool.Pool
 }
@@ -55,44 +61,80 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	return &Store{pool: pool}, nil
 }
 
-// New wraps an existing pool.
-func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
-
-// Pool returns the underlying pool.
+// Pool returns the underlying pool, for tests and tools that inspect the
+// database directly. The archive itself never uses it outside this package.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 // Close releases every connection.
 func (s *Store) Close() { s.pool.Close() }
 
+// CheckSchema reports ErrNotMigrated when the archive schema is missing, so
+// a daemon can refuse to start against an unmigrated database.
+func (s *Store) CheckSchema(ctx context.Context) error {
+	var ok bool
+	if err := s.pool.QueryRow(ctx, `SELECT to_regclass('archive.events') IS NOT NULL`).Scan(&ok); err != nil {
+		return fmt.Errorf("check schema: %w", interpretError(err))
+	}
+	if !ok {
+		return ErrNotMigrated
+	}
+	return nil
+}
+
 func safeHost(cfg *pgxpool.Config) string {
 	return net.JoinHostPort(cfg.ConnConfig.Host, fmt.Sprint(cfg.ConnConfig.Port)) + "/" + cfg.ConnConfig.Database
 }
 
-// interpretError maps pgx and PostgreSQL errors to the package's sentinels,
-// keeping the original for context. It is the one error boundary of the
-// database layer.
+// dbError is a database error mapped to one of the package's sentinels. Its
+// message is a sentence for people; both the sentinel and PostgreSQL's own
+// error stay in the chain for errors.Is and errors.As.
+type dbError struct {
+	kind  error
+	cause error
+	what  string
+}
+
+func (e *dbError) Error() string {
+	switch {
+	case e.what == "":
+		return e.kind.Error()
+	case strings.HasPrefix(e.what, e.kind.Error()):
+		return e.what // PostgreSQL already said it ("permission denied for ...")
+	}
+	return e.kind.Error() + ": " + e.what
+}
+
+func (e *dbError) Unwrap() []error { return []error{e.kind, e.cause} }
+
+// interpretError maps pgx and PostgreSQL errors to the package's sentinels.
+// It is the one error boundary of the database layer.
 func interpretError(err error) error {
-	if err == nil {
-		return nil
+	var done *dbError
+	if err == nil || errors.As(err, &done) {
+		return err
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("%w: %w", ErrNotFound, err)
+		return &dbError{kind: ErrNotFound, cause: err}
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		switch pgErr.Code {
-		case "23505":
-			return fmt.Errorf("%w: %s", ErrConflict, pgErr.Message)
-		case "3F000", "42P01":
-			return fmt.Errorf("%w (%s)", ErrNotMigrated, pgErr.Message)
-		case "57P01", "57P02", "57P03", "08000", "08003", "08006", "08001", "08004":
-			return fmt.Errorf("%w: %s", ErrUnavailable, pgErr.Message)
+		switch {
+		case pgErr.Code == pgerrcode.UniqueViolation:
+			return &dbError{kind: ErrConflict, cause: err, what: pgErr.Message}
+		case pgErr.Code == pgerrcode.InvalidSchemaName || pgErr.Code == pgerrcode.UndefinedTable ||
+			pgErr.Code == pgerrcode.UndefinedFunction:
+			return &dbError{kind: ErrNotMigrated, cause: err, what: pgErr.Message}
+		case pgErr.Code == pgerrcode.InsufficientPrivilege:
+			return &dbError{kind: ErrPermission, cause: err, what: pgErr.Message}
+		case pgerrcode.IsConnectionException(pgErr.Code) || pgErr.Code == pgerrcode.AdminShutdown ||
+			pgErr.Code == pgerrcode.CrashShutdown || pgErr.Code == pgerrcode.CannotConnectNow:
+			return &dbError{kind: ErrUnavailable, cause: err, what: pgErr.Message}
 		}
-		return fmt.Errorf("%s (SQLSTATE %s)", pgErr.Message, pgErr.Code)
+		return err
 	}
 	var connErr *pgconn.ConnectError
 	if errors.As(err, &connErr) || pgconn.SafeToRetry(err) || isNetErr(err) {
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return &dbError{kind: ErrUnavailable, cause: err, what: err.Error()}
 	}
 	return err
 }
@@ -102,18 +144,11 @@ func isNetErr(err error) bool {
 	return errors.As(err, &ne)
 }
 
-// InTx runs fn in one transaction, committing if it returns nil.
-func (s *Store) InTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	tx, err := s.pool.Begin(ctx)
+// inTx runs fn in one transaction, committing if it returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	err := pgx.BeginFunc(ctx, s.pool, fn)
 	if err != nil {
-		return fmt.Errorf("begin: %w", interpretError(err))
-	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit: %w", interpretError(err))
+		return interpretError(err)
 	}
 	return nil
 }

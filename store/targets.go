@@ -5,39 +5,54 @@ import (
 	"fmt"
 	"hash/fnv"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-)
 
-// SourceSendFileResults names the ECS DescribeSendFileResults source.
-const SourceSendFileResults = "ecs.DescribeSendFileResults"
+	"github.com/cloudassistant/sendfile-archive/model"
+)
 
 // Target is one (account, region, source) the archiver walks.
 type Target struct {
 	ID      int64
 	Account string
 	Region  string
-	Source  string
+	Source  model.SourceID
 }
 
 // String names the target for logs and messages.
 func (t Target) String() string {
 	if t.Account == "" {
-		return t.Region + "/" + t.Source
+		return t.Region + "/" + string(t.Source)
 	}
-	return t.Account + "/" + t.Region + "/" + t.Source
+	return t.Account + "/" + t.Region + "/" + string(t.Source)
 }
 
-// EnsureTarget returns the target, creating it on first use.
-func (s *Store) EnsureTarget(ctx context.Context, account, region, source string) (Target, error) {
-	t := Target{Account: account, Region: region, Source: source}
-	err := s.pool.QueryRow(ctx, `
-		INSERT INTO archive.targets (account, region, source) VALUES ($1, $2, $3)
-		ON CONFLICT (account, region, source) DO UPDATE SET account = EXCLUDED.account
-		RETURNING id`, account, region, source).Scan(&t.ID)
+// EnsureTarget returns the target, creating it on first use. An archive made
+// before targets were keyed by account holds its region under the account
+// ""; the first account to ask for that region and source adopts it (the
+// account is not hashed, so the chain is unaffected), and adopted says so.
+func (s *Store) EnsureTarget(ctx context.Context, account, region string, source model.SourceID) (t Target, adopted bool, err error) {
+	t = Target{Account: account, Region: region, Source: source}
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		if account != "" {
+			tag, err := tx.Exec(ctx, `UPDATE archive.targets SET account = $1
+				WHERE account = '' AND region = $2 AND source = $3
+				  AND NOT EXISTS (SELECT 1 FROM archive.targets WHERE account = $1 AND region = $2 AND source = $3)`,
+				account, region, source)
+			if err != nil {
+				return err
+			}
+			adopted = tag.RowsAffected() == 1
+		}
+		return tx.QueryRow(ctx, `
+			INSERT INTO archive.targets (account, region, source) VALUES ($1, $2, $3)
+			ON CONFLICT (account, region, source) DO UPDATE SET account = EXCLUDED.account
+			RETURNING id`, account, region, source).Scan(&t.ID)
+	})
 	if err != nil {
-		return Target{}, fmt.Errorf("ensure target %s: %w", t, interpretError(err))
+		return Target{}, false, fmt.Errorf("ensure target %s: %w", t, interpretError(err))
 	}
-	return t, nil
+	return t, adopted, nil
 }
 
 // Targets lists every target.
@@ -46,16 +61,11 @@ func (s *Store) Targets(ctx context.Context) ([]Target, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list targets: %w", interpretError(err))
 	}
-	defer rows.Close()
-	var out []Target
-	for rows.Next() {
-		var t Target
-		if err := rows.Scan(&t.ID, &t.Account, &t.Region, &t.Source); err != nil {
-			return nil, fmt.Errorf("list targets: %w", interpretError(err))
-		}
-		out = append(out, t)
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[Target])
+	if err != nil {
+		return nil, fmt.Errorf("list targets: %w", interpretError(err))
 	}
-	return out, interpretError(rows.Err())
+	return out, nil
 }
 
 // Lease is a held advisory lock on one target. It lives on its own connection

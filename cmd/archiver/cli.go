@@ -3,153 +3,174 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
-	"github.com/cloudassistant/sendfile-archive/query"
+	"github.com/spf13/cobra"
+
 	"github.com/cloudassistant/sendfile-archive/store"
 )
 
-// Exit codes: part of the command-line contract.
+// Exit codes: part of the command-line contract (DESIGN.md §5).
 const (
 	exitOK       = 0
 	exitFailure  = 1
 	exitUsage    = 2
 	exitNotFound = 3
+	exitGap      = 4
+	exitMismatch = 5
 )
 
-// usageError is a mistake in how the command was called (exit 2).
-type usageError struct{ msg string }
+// usageError is a mistake in how the command was called (exit 2). It keeps
+// what caused it in the error chain.
+type usageError struct{ err error }
 
-func (e usageError) Error() string { return e.msg }
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
 
-func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
-// env is what every command gets: where to write, and the global options.
-type env struct {
+// exitError ends a command with a specific exit code after it has printed
+// what it found (a coverage gap, a verification mismatch).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e exitError) Error() string { return e.err.Error() }
+func (e exitError) Unwrap() error { return e.err }
+
+// app is what every command shares: where to write, the global options, and
+// the one store every command that needs the database opens.
+type app struct {
 	stdout, stderr io.Writer
 	databaseURL    string
-}
-
-type command struct {
-	name    string
-	summary string
-	run     func(ctx context.Context, e *env, args []string) error
-}
-
-func commands() []command {
-	return []command{
-		{"migrate", "apply the embedded migrations: migrate [up|down|status]", cmdMigrate},
-		{"ingest", "one cycle over every target, then exit: ingest --once [--regions R1,R2] [--endpoint URL] [--config FILE]", cmdIngest},
-		{"run", "daemon: cycles on a cron schedule, serves /healthz and /metrics", cmdRun},
-		{"status", "status of a send at a time: status --invoke-id ID [--at T] [--known-at T] [--format table|json]", cmdStatus},
-		{"history", "every event of a send: history --invoke-id ID [--format table|json|csv]", cmdHistory},
-		{"report", "fleet-wide counts by aggregate status: report [--at T] [--format table|json|csv]", cmdReport},
-		{"verify", "recompute every hash chain; exit 0 only if all check out", cmdVerify},
-		{"coverage", "ingest runs, gaps, and whether any gap risks lost records", cmdCoverage},
-		{"sim", "run the ECS API simulator: sim [--listen ADDR] [--seed N] ...", cmdSim},
-		{"demo", "the whole story end to end, with no setup", cmdDemo},
-	}
+	log            logOptions
+	st             *store.Store
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	e := &env{stdout: stdout, stderr: stderr}
-	global := flag.NewFlagSet("archiver", flag.ContinueOnError)
-	global.SetOutput(io.Discard)
-	global.StringVar(&e.databaseURL, "database-url", "", "PostgreSQL URL (default $DATABASE_URL)")
-	if err := global.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printUsage(stdout)
-			return exitOK
-		}
-		return fail(stderr, usagef("%v; run 'archiver --help' for the commands", err))
+	a := &app{stdout: stdout, stderr: stderr}
+	root := a.rootCommand()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if a.st != nil {
+		a.st.Close()
 	}
-	if e.databaseURL == "" {
-		e.databaseURL = os.Getenv("DATABASE_URL")
-	}
-	rest := global.Args()
-	if len(rest) == 0 {
-		printUsage(stderr)
-		return exitUsage
-	}
-	for _, c := range commands() {
-		if c.name == rest[0] {
-			return fail(stderr, c.run(ctx, e, rest[1:]))
-		}
-	}
-	if rest[0] == "help" {
-		printUsage(stdout)
-		return exitOK
-	}
-	return fail(stderr, usagef("unknown command %q; run 'archiver --help' for the commands", rest[0]))
+	return a.exit(err)
 }
 
-func printUsage(w io.Writer) {
-	fmt.Fprintln(w, "Usage: archiver [--database-url URL] <command> [flags]")
-	fmt.Fprintln(w, "\nKeeps every Cloud Assistant send-file status transition in PostgreSQL, long after the cloud forgets it.")
-	fmt.Fprintln(w, "\nCommands:")
-	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "archiver",
+		Short: "Keeps every Cloud Assistant send-file status transition in PostgreSQL, long after the cloud forgets it.",
+		Long: "Keeps every Cloud Assistant send-file status transition in PostgreSQL, long after the cloud forgets it.\n\n" +
+			"The database URL defaults to $DATABASE_URL. Credentials for the cloud come from the standard Alibaba Cloud\n" +
+			"chain (ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET, profile, RAM role).",
+		Version:       version(),
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("unknown command %q; run 'archiver --help' for the commands", args[0])
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cmd.SetOut(a.stderr)
+			_ = cmd.Usage()
+			return exitError{code: exitUsage, err: errors.New("")}
+		},
 	}
-	fmt.Fprintln(w, "\nThe database URL defaults to $DATABASE_URL. Credentials for the cloud come from the standard")
-	fmt.Fprintln(w, "Alibaba Cloud chain (ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET, profile, RAM role).")
-	fmt.Fprintln(w, "Run 'archiver <command> --help' for a command's flags.")
+	root.PersistentFlags().StringVar(&a.databaseURL, "database-url", "", "PostgreSQL URL (default $DATABASE_URL)")
+	a.log.register(root)
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return usagef("%s: %v; run '%s --help'", cmd.Name(), err, cmd.CommandPath())
+	})
+	root.AddCommand(a.migrateCommand(), a.ingestCommand(), a.runCommand(), a.statusCommand(), a.historyCommand(),
+		a.reportCommand(), a.verifyCommand(), a.coverageCommand(), a.simCommand(), a.demoCommand())
+	return root
 }
 
-// fail maps an error to its exit code and prints it as one sentence.
-func fail(stderr io.Writer, err error) int {
+// exit maps an error to its exit code and prints it once, as one line.
+func (a *app) exit(err error) int {
 	if err == nil {
 		return exitOK
 	}
+	code := exitFailure
 	var ue usageError
+	var ee exitError
 	switch {
-	case errors.Is(err, flag.ErrHelp):
-		return exitOK
+	case errors.As(err, &ee):
+		code = ee.code
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "archiver: %s\n", ue.msg)
-		return exitUsage
-	case errors.Is(err, query.ErrNotFound):
-		fmt.Fprintf(stderr, "archiver: %v\n", err)
-		return exitNotFound
-	case errors.Is(err, store.ErrNotMigrated):
-		fmt.Fprintf(stderr, "archiver: %v\n", err)
-		return exitFailure
+		code = exitUsage
+	case errors.Is(err, store.ErrNotFound):
+		code = exitNotFound
 	}
-	fmt.Fprintf(stderr, "archiver: %v\n", err)
-	return exitFailure
+	if msg := err.Error(); msg != "" {
+		fmt.Fprintf(a.stderr, "archiver: %s\n", msg)
+	}
+	return code
 }
 
-// newFlags returns a flag set whose errors become usage errors and whose
-// --help prints to stdout.
-func newFlags(e *env, name, synopsis string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {
-		fmt.Fprintf(e.stdout, "Usage: archiver %s\n\nFlags:\n", synopsis)
-		fs.SetOutput(e.stdout)
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
+// store opens the archive database named by --database-url or $DATABASE_URL,
+// once per process; run closes it.
+func (a *app) store(ctx context.Context) (*store.Store, error) {
+	if a.st != nil {
+		return a.st, nil
 	}
-	return fs
+	url := a.dbURL()
+	if url == "" {
+		return nil, usagef("no database: pass --database-url or set DATABASE_URL")
+	}
+	st, err := store.Open(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	a.st = st
+	return st, nil
 }
 
-// parseFlags parses and rejects stray positional arguments.
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.Usage()
-			return err
-		}
-		return usagef("%s: %v; run 'archiver %s --help'", fs.Name(), err, fs.Name())
-	}
-	if fs.NArg() > 0 {
-		return usagef("%s: unexpected argument %q; run 'archiver %s --help'", fs.Name(), fs.Arg(0), fs.Name())
+// dbURL is --database-url, else $DATABASE_URL.
+func (a *app) dbURL() string { return firstNonEmpty(a.databaseURL, os.Getenv("DATABASE_URL")) }
+
+// noArgs rejects stray positional arguments as a usage error.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usagef("%s: unexpected argument %q; run '%s --help'", cmd.Name(), args[0], cmd.CommandPath())
 	}
 	return nil
+}
+
+// version is the build's version: the module version and VCS revision Go
+// recorded, or "devel".
+func version() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "devel"
+	}
+	v := info.Main.Version
+	if v == "" || v == "(devel)" {
+		v = "devel"
+	}
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			v += " " + s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				v += "+dirty"
+			}
+		}
+	}
+	return v + " (" + info.GoVersion + ")"
 }
 
 // parseTime reads an RFC 3339 flag value.
@@ -167,15 +188,6 @@ func parseAt(v string) (time.Time, error) {
 		return time.Now().UTC(), nil
 	}
 	return parseTime("at", v)
-}
-
-// openStore connects to the archive database named by --database-url or
-// $DATABASE_URL.
-func (e *env) openStore(ctx context.Context) (*store.Store, error) {
-	if e.databaseURL == "" {
-		return nil, usagef("no database: pass --database-url or set DATABASE_URL")
-	}
-	return store.Open(ctx, e.databaseURL)
 }
 
 // oneOf validates an enumerated flag.

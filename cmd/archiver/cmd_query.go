@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -10,55 +9,76 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
+
+	"github.com/cloudassistant/sendfile-archive/model"
 	"github.com/cloudassistant/sendfile-archive/query"
+	"github.com/cloudassistant/sendfile-archive/store"
 )
 
-func cmdStatus(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "status", "status --invoke-id ID [--at T] [--known-at T] [--format table|json]")
-	invokeID := fs.String("invoke-id", "", "the send's InvokeId, e.g. f-hz0jdfwd9f**** (required)")
-	atFlag := fs.String("at", "", "valid time, RFC 3339 (default now)")
-	knownFlag := fs.String("known-at", "", "answer as the archive knew it at this time, RFC 3339 (default: everything recorded)")
-	format := fs.String("format", "table", "table or json")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+func (a *app) statusCommand() *cobra.Command {
+	var invokeID, atFlag, knownFlag, format string
+	cmd := &cobra.Command{
+		Use:   "status --invoke-id ID [--at T] [--known-at T] [--format table|json]",
+		Short: "status of a send and each instance at a time",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if invokeID == "" {
+				return usagef("status: --invoke-id is required")
+			}
+			if err := oneOf("format", format, "table", "json"); err != nil {
+				return err
+			}
+			at, err := parseAt(atFlag)
+			if err != nil {
+				return err
+			}
+			var knownAt *time.Time
+			if knownFlag != "" {
+				t, err := parseTime("known-at", knownFlag)
+				if err != nil {
+					return err
+				}
+				knownAt = &t
+			}
+			q, err := a.querier(cmd)
+			if err != nil {
+				return err
+			}
+			s, err := q.Status(cmd.Context(), invokeID, at, knownAt)
+			if err != nil {
+				return err
+			}
+			if format == "json" {
+				return writeJSON(a.stdout, s)
+			}
+			return a.printStatus(s)
+		},
 	}
-	if *invokeID == "" {
-		return usagef("status: --invoke-id is required")
-	}
-	if err := oneOf("format", *format, "table", "json"); err != nil {
-		return err
-	}
-	at, err := parseAt(*atFlag)
+	cmd.Flags().StringVar(&invokeID, "invoke-id", "", "the send's InvokeId, e.g. f-hz0jdfwd9f**** (required)")
+	cmd.Flags().StringVar(&atFlag, "at", "", "valid time, RFC 3339 (default now)")
+	cmd.Flags().StringVar(&knownFlag, "known-at", "", "answer as the archive knew it at this time, RFC 3339 (default: everything recorded)")
+	cmd.Flags().StringVar(&format, "format", "table", "table or json")
+	return cmd
+}
+
+// querier opens the store for a command that reads the archive.
+func (a *app) querier(cmd *cobra.Command) (*query.Querier, error) {
+	st, err := a.store(cmd.Context())
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var knownAt *time.Time
-	if *knownFlag != "" {
-		t, err := parseTime("known-at", *knownFlag)
-		if err != nil {
-			return err
-		}
-		knownAt = &t
-	}
-	st, err := e.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	s, err := (&query.Querier{Store: st}).Status(ctx, *invokeID, at, knownAt)
-	if err != nil {
-		return err
-	}
-	if *format == "json" {
-		return writeJSON(e.stdout, s)
-	}
+	return &query.Querier{Store: st}, nil
+}
+
+func (a *app) printStatus(s query.Status) error {
 	known := "everything recorded"
 	if s.KnownAt != nil {
 		known = s.KnownAt.Format(time.RFC3339)
 	}
-	fmt.Fprintf(e.stdout, "send %s (%s) at %s, as known at %s\n", s.InvokeID, s.Region, s.At.Format(time.RFC3339), known)
-	fmt.Fprintf(e.stdout, "status: %s (cloud reported: %s)\n\n", s.Status, orDash(s.ReportedStatus))
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(a.stdout, "send %s (%s) at %s, as known at %s\n", s.InvokeID, s.Region, s.At.Format(time.RFC3339), known)
+	fmt.Fprintf(a.stdout, "status: %s (cloud reported: %s)\n\n", s.Status, orDash(string(s.ReportedStatus)))
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "INSTANCE\tSTATUS\tSINCE\tERROR CODE\tERROR INFO")
 	for _, in := range s.Instances {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", in.InstanceID, in.Status, in.Since.Format(time.RFC3339),
@@ -69,58 +89,66 @@ func cmdStatus(ctx context.Context, e *env, args []string) error {
 
 // historyEvent is one line of `history`, in the contract's field names.
 type historyEvent struct {
-	Seq        int64     `json:"seq"`
-	Type       string    `json:"type"`
-	InstanceID *string   `json:"instance_id"`
-	FromStatus *string   `json:"from_status"`
-	ToStatus   *string   `json:"to_status"`
-	OccurredAt time.Time `json:"occurred_at"`
-	RecordedAt time.Time `json:"recorded_at"`
-	Evidence   string    `json:"evidence"`
+	Seq        int64           `json:"seq"`
+	Type       model.EventType `json:"type"`
+	InstanceID *string         `json:"instance_id"`
+	FromStatus *string         `json:"from_status"`
+	ToStatus   *string         `json:"to_status"`
+	OccurredAt time.Time       `json:"occurred_at"`
+	RecordedAt time.Time       `json:"recorded_at"`
+	Evidence   model.Evidence  `json:"evidence"`
 }
 
-func cmdHistory(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "history", "history --invoke-id ID [--format table|json|csv]")
-	invokeID := fs.String("invoke-id", "", "the send's InvokeId (required)")
-	format := fs.String("format", "table", "table, json or csv")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+func (a *app) historyCommand() *cobra.Command {
+	var invokeID, format string
+	cmd := &cobra.Command{
+		Use:   "history --invoke-id ID [--format table|json|csv]",
+		Short: "every event of a send, in order",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if invokeID == "" {
+				return usagef("history: --invoke-id is required")
+			}
+			if err := oneOf("format", format, "table", "json", "csv"); err != nil {
+				return err
+			}
+			q, err := a.querier(cmd)
+			if err != nil {
+				return err
+			}
+			events, err := q.History(cmd.Context(), invokeID)
+			if err != nil {
+				return err
+			}
+			return a.printHistory(events, format)
+		},
 	}
-	if *invokeID == "" {
-		return usagef("history: --invoke-id is required")
-	}
-	if err := oneOf("format", *format, "table", "json", "csv"); err != nil {
-		return err
-	}
-	st, err := e.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	events, err := (&query.Querier{Store: st}).History(ctx, *invokeID)
-	if err != nil {
-		return err
-	}
+	cmd.Flags().StringVar(&invokeID, "invoke-id", "", "the send's InvokeId (required)")
+	cmd.Flags().StringVar(&format, "format", "table", "table, json or csv")
+	return cmd
+}
+
+func (a *app) printHistory(events []store.StoredEvent, format string) error {
 	out := make([]historyEvent, 0, len(events))
 	for _, ev := range events {
 		out = append(out, historyEvent{Seq: ev.Seq, Type: ev.Type, InstanceID: nullStr(ev.InstanceID),
-			FromStatus: nullStr(ev.FromStatus), ToStatus: nullStr(ev.ToStatus), OccurredAt: ev.OccurredAt,
+			FromStatus: nullStr(string(ev.FromStatus)), ToStatus: nullStr(string(ev.ToStatus)), OccurredAt: ev.OccurredAt,
 			RecordedAt: ev.RecordedAt, Evidence: ev.Evidence})
 	}
-	switch *format {
+	switch format {
 	case "json":
-		return writeJSON(e.stdout, out)
+		return writeJSON(a.stdout, out)
 	case "csv":
-		w := csv.NewWriter(e.stdout)
+		w := csv.NewWriter(a.stdout)
 		_ = w.Write([]string{"seq", "type", "instance_id", "from_status", "to_status", "occurred_at", "recorded_at", "evidence"})
 		for _, h := range out {
-			_ = w.Write([]string{strconv.FormatInt(h.Seq, 10), h.Type, deref(h.InstanceID), deref(h.FromStatus),
-				deref(h.ToStatus), h.OccurredAt.Format(time.RFC3339Nano), h.RecordedAt.Format(time.RFC3339Nano), h.Evidence})
+			_ = w.Write([]string{strconv.FormatInt(h.Seq, 10), string(h.Type), deref(h.InstanceID), deref(h.FromStatus),
+				deref(h.ToStatus), h.OccurredAt.Format(time.RFC3339Nano), h.RecordedAt.Format(time.RFC3339Nano), string(h.Evidence)})
 		}
 		w.Flush()
 		return w.Error()
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SEQ\tOCCURRED AT\tTYPE\tINSTANCE\tFROM\tTO\tEVIDENCE\tRECORDED AT")
 	for _, h := range out {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.Seq, h.OccurredAt.Format(time.RFC3339), h.Type,
@@ -130,103 +158,127 @@ func cmdHistory(ctx context.Context, e *env, args []string) error {
 	return tw.Flush()
 }
 
-func cmdReport(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "report", "report [--at T] [--format table|json|csv]")
-	atFlag := fs.String("at", "", "valid time, RFC 3339 (default now)")
-	format := fs.String("format", "table", "table, json or csv")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+func (a *app) reportCommand() *cobra.Command {
+	var atFlag, format string
+	cmd := &cobra.Command{
+		Use:   "report [--at T] [--format table|json|csv]",
+		Short: "fleet-wide counts of sends by aggregate status at a time",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := oneOf("format", format, "table", "json", "csv"); err != nil {
+				return err
+			}
+			at, err := parseAt(atFlag)
+			if err != nil {
+				return err
+			}
+			q, err := a.querier(cmd)
+			if err != nil {
+				return err
+			}
+			rows, err := q.Report(cmd.Context(), at)
+			if err != nil {
+				return err
+			}
+			return a.printReport(at, rows, format)
+		},
 	}
-	if err := oneOf("format", *format, "table", "json", "csv"); err != nil {
-		return err
-	}
-	at, err := parseAt(*atFlag)
-	if err != nil {
-		return err
-	}
-	st, err := e.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	rows, err := (&query.Querier{Store: st}).Report(ctx, at)
-	if err != nil {
-		return err
-	}
-	switch *format {
+	cmd.Flags().StringVar(&atFlag, "at", "", "valid time, RFC 3339 (default now)")
+	cmd.Flags().StringVar(&format, "format", "table", "table, json or csv")
+	return cmd
+}
+
+func (a *app) printReport(at time.Time, rows []query.ReportRow, format string) error {
+	switch format {
 	case "json":
-		return writeJSON(e.stdout, map[string]any{"at": at, "counts": rows})
+		return writeJSON(a.stdout, map[string]any{"at": at, "counts": rows})
 	case "csv":
-		w := csv.NewWriter(e.stdout)
-		_ = w.Write([]string{"at", "region", "status", "sends"})
+		w := csv.NewWriter(a.stdout)
+		_ = w.Write([]string{"at", "account", "region", "source", "status", "sends"})
 		for _, r := range rows {
-			_ = w.Write([]string{at.Format(time.RFC3339), r.Region, r.Status, strconv.FormatInt(r.Sends, 10)})
+			_ = w.Write([]string{at.Format(time.RFC3339), r.Account, r.Region, string(r.Source), string(r.Status),
+				strconv.FormatInt(r.Sends, 10)})
 		}
 		w.Flush()
 		return w.Error()
 	}
-	fmt.Fprintf(e.stdout, "sends by status at %s\n\n", at.Format(time.RFC3339))
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "REGION\tSTATUS\tSENDS")
+	fmt.Fprintf(a.stdout, "sends by status at %s\n\n", at.Format(time.RFC3339))
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ACCOUNT\tREGION\tSOURCE\tSTATUS\tSENDS")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%d\n", r.Region, r.Status, r.Sends)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", orDash(r.Account), r.Region, r.Source, r.Status, r.Sends)
 	}
 	return tw.Flush()
 }
 
-func cmdVerify(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "verify", "verify")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+func (a *app) verifyCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "verify",
+		Short: "recompute every hash chain; exit 0 only if all check out (5 on a mismatch)",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			q, err := a.querier(cmd)
+			if err != nil {
+				return err
+			}
+			started := time.Now()
+			rep, err := q.Verify(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if !rep.OK() {
+				for _, p := range rep.Problems {
+					fmt.Fprintf(a.stdout, "BROKEN %s\n", p)
+				}
+				return exitError{exitMismatch, fmt.Errorf("verify: %d of %d chains are broken; the first bad event of each is listed above",
+					len(rep.Problems), rep.Targets)}
+			}
+			fmt.Fprintf(a.stdout, "ok: %d events in %d chains check out (%s)\n", rep.Events, rep.Targets,
+				time.Since(started).Round(time.Millisecond))
+			return nil
+		},
 	}
-	st, err := e.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	started := time.Now()
-	rep, err := (&query.Querier{Store: st}).Verify(ctx)
-	if err != nil {
-		return err
-	}
-	if !rep.OK() {
-		for _, p := range rep.Problems {
-			fmt.Fprintf(e.stdout, "BROKEN %s\n", p)
-		}
-		return fmt.Errorf("verify: %d of %d chains are broken; the first bad event of each is listed above",
-			len(rep.Problems), rep.Targets)
-	}
-	fmt.Fprintf(e.stdout, "ok: %d events in %d chains check out (%s)\n", rep.Events, rep.Targets,
-		time.Since(started).Round(time.Millisecond))
-	return nil
 }
 
-func cmdCoverage(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "coverage", "coverage [--format table|json]")
-	format := fs.String("format", "table", "table or json")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+func (a *app) coverageCommand() *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "coverage [--format table|json]",
+		Short: "ingest runs, gaps, and whether any gap risks lost records (exit 4 on a gap)",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := oneOf("format", format, "table", "json"); err != nil {
+				return err
+			}
+			st, err := a.store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			targets, err := st.Targets(cmd.Context())
+			if err != nil {
+				return err
+			}
+			runs, err := st.Runs(cmd.Context())
+			if err != nil {
+				return err
+			}
+			cov := query.Coverage(targets, runs)
+			if format == "json" {
+				err = writeJSON(a.stdout, cov)
+			} else {
+				a.printCoverage(cov)
+			}
+			if err == nil {
+				err = gapError(cov)
+			}
+			return err
+		},
 	}
-	if err := oneOf("format", *format, "table", "json"); err != nil {
-		return err
-	}
-	st, err := e.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	targets, err := st.Targets(ctx)
-	if err != nil {
-		return err
-	}
-	runs, err := st.Runs(ctx)
-	if err != nil {
-		return err
-	}
-	cov := query.Coverage(targets, runs)
-	if *format == "json" {
-		return writeJSON(e.stdout, cov)
-	}
+	cmd.Flags().StringVar(&format, "format", "table", "table or json")
+	return cmd
+}
+
+func (a *app) printCoverage(cov []query.TargetCoverage) {
 	for _, c := range cov {
 		from, last := "-", "-"
 		if c.CoveredFrom != nil {
@@ -235,18 +287,29 @@ func cmdCoverage(ctx context.Context, e *env, args []string) error {
 		if c.LastComplete != nil {
 			last = c.LastComplete.Format(time.RFC3339)
 		}
-		fmt.Fprintf(e.stdout, "%s: %d runs (%d complete walks, %d failed); covered from %s; last complete walk %s\n",
+		fmt.Fprintf(a.stdout, "%s: %d runs (%d complete walks, %d failed); covered from %s; last complete walk %s\n",
 			c.Target.String(), c.Runs, c.CompleteWalks, c.FailedRuns, from, last)
 		if len(c.Gaps) == 0 {
-			fmt.Fprintln(e.stdout, "  no gaps: every record created since coverage began was listed by some walk")
+			fmt.Fprintln(a.stdout, "  no gaps: every record created since coverage began was listed by some walk")
 			continue
 		}
 		for _, g := range c.Gaps {
-			fmt.Fprintf(e.stdout, "  GAP %s .. %s (%s): records created then may have been evicted unseen\n",
+			fmt.Fprintf(a.stdout, "  GAP %s .. %s (%s): records created then may have been evicted unseen\n",
 				g.From.Format(time.RFC3339), g.To.Format(time.RFC3339), g.Span.Round(time.Second))
 		}
 	}
-	return nil
+}
+
+// gapError is exit 4 when any target has a gap.
+func gapError(cov []query.TargetCoverage) error {
+	gaps := 0
+	for _, c := range cov {
+		gaps += len(c.Gaps)
+	}
+	if gaps == 0 {
+		return nil
+	}
+	return exitError{exitGap, fmt.Errorf("coverage: %d gaps in which records may have been lost; see above", gaps)}
 }
 
 func writeJSON(w io.Writer, v any) error {

@@ -10,11 +10,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/cloudassistant/sendfile-archive/ingest/schedule"
 )
 
 // config is what `ingest` and `run` need. It is built in one pipeline:
-// defaults → config file → environment → flags → Validate.
+// defaults → config file → environment → flags the user set → Validate.
+// Every key has an environment variable (ARCHIVER_ + the key in capitals)
+// and a flag of the same name.
 type config struct {
 	Regions  []string `json:"regions"`
 	Endpoint string   `json:"endpoint"`
@@ -29,7 +33,7 @@ type duration struct{ time.Duration }
 func (d *duration) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("want a duration string such as \"15s\"")
+		return errors.New("want a duration string such as \"15s\"")
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
@@ -43,75 +47,147 @@ func defaultConfig() config {
 	return config{Schedule: "*/10 * * * *", Listen: ":9090", Timeout: duration{15 * time.Second}}
 }
 
+// fieldError names the config field that is wrong and keeps why.
+type fieldError struct {
+	field string
+	err   error
+}
+
+func (e fieldError) Error() string { return e.field + ": " + e.err.Error() }
+func (e fieldError) Unwrap() error { return e.err }
+
+func fieldErrorf(field, format string, args ...any) error {
+	return fieldError{field, fmt.Errorf(format, args...)}
+}
+
 // loadFile merges a JSON config file over c. Only the keys present change.
 func (c *config) loadFile(path string) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("read config file: %w", err)
+		return fieldError{"config", err}
 	}
 	dec := json.NewDecoder(strings.NewReader(string(b)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(c); err != nil {
-		return usagef("config file %s: %v", path, err)
+		return usageError{fieldError{"config", fmt.Errorf("%s: %w", path, err)}}
 	}
 	return nil
 }
 
 // loadEnv merges ARCHIVER_* variables over c.
-func (c *config) loadEnv() {
+func (c *config) loadEnv() error {
 	if v := os.Getenv("ARCHIVER_REGIONS"); v != "" {
 		c.Regions = splitList(v)
 	}
-	if v := os.Getenv("ARCHIVER_ENDPOINT"); v != "" {
+	if v, ok := os.LookupEnv("ARCHIVER_ENDPOINT"); ok {
 		c.Endpoint = v
 	}
-	if v := os.Getenv("ARCHIVER_SCHEDULE"); v != "" {
+	if v, ok := os.LookupEnv("ARCHIVER_SCHEDULE"); ok {
 		c.Schedule = v
 	}
-	if v := os.Getenv("ARCHIVER_LISTEN"); v != "" {
+	if v, ok := os.LookupEnv("ARCHIVER_LISTEN"); ok {
 		c.Listen = v
 	}
+	if v, ok := os.LookupEnv("ARCHIVER_TIMEOUT"); ok {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return usageError{fieldErrorf("timeout", "ARCHIVER_TIMEOUT %q is not a duration such as 15s", v)}
+		}
+		c.Timeout.Duration = d
+	}
+	return nil
+}
+
+// configFlags are the flags `ingest` and `run` share. A flag overrides the
+// file and the environment only when given, so every value, zero included,
+// can be set and means what it says.
+type configFlags struct {
+	daemon                                    bool
+	file, regions, endpoint, schedule, listen string
+	timeout                                   time.Duration
+}
+
+func (f *configFlags) register(cmd *cobra.Command, daemon bool) {
+	f.daemon = daemon
+	fl := cmd.Flags()
+	fl.StringVar(&f.file, "config", "", "JSON config file with regions, endpoint, schedule, listen, timeout (default $ARCHIVER_CONFIG)")
+	fl.StringVar(&f.regions, "regions", "", "comma-separated region ids to archive (default $ARCHIVER_REGIONS)")
+	fl.StringVar(&f.endpoint, "endpoint", "", "API endpoint URL instead of each product's public endpoint, e.g. http://127.0.0.1:8099 (default $ARCHIVER_ENDPOINT)")
+	fl.DurationVar(&f.timeout, "timeout", 0, "timeout of one API call (default $ARCHIVER_TIMEOUT or 15s)")
+	if daemon {
+		fl.StringVar(&f.schedule, "schedule", "", "cron schedule, e.g. \"*/10 * * * *\" or \"@every 5m\" (default $ARCHIVER_SCHEDULE or */10 * * * *)")
+		fl.StringVar(&f.listen, "listen", "", "address for /healthz and /metrics; \"off\" disables (default $ARCHIVER_LISTEN or :9090)")
+	}
+}
+
+// build runs the config pipeline for cmd.
+func (f *configFlags) build(cmd *cobra.Command) (config, error) {
+	cfg := defaultConfig()
+	file := firstNonEmpty(f.file, os.Getenv("ARCHIVER_CONFIG"))
+	if file != "" {
+		if err := cfg.loadFile(file); err != nil {
+			return cfg, err
+		}
+	}
+	if err := cfg.loadEnv(); err != nil {
+		return cfg, err
+	}
+	set := cmd.Flags().Changed
+	if set("regions") {
+		cfg.Regions = splitList(f.regions)
+	}
+	if set("endpoint") {
+		cfg.Endpoint = f.endpoint
+	}
+	if set("timeout") {
+		cfg.Timeout.Duration = f.timeout
+	}
+	if f.daemon && set("schedule") {
+		cfg.Schedule = f.schedule
+	}
+	if f.daemon && set("listen") {
+		cfg.Listen = f.listen
+	}
+	if cfg.Listen == "off" {
+		cfg.Listen = ""
+	}
+	return cfg, cfg.Validate(f.daemon)
 }
 
 var regionRE = regexp.MustCompile(`^[a-z]{2,}(-[a-z0-9]+)+$`)
 
-// fieldError names the config field that is wrong.
-type fieldError struct{ field, msg string }
-
-func (e fieldError) Error() string { return e.field + ": " + e.msg }
-
 // Validate checks every field and returns all problems, each naming its field.
-func (c config) Validate(needSchedule bool) error {
+func (c config) Validate(daemon bool) error {
 	var errs []error
 	if len(c.Regions) == 0 {
-		errs = append(errs, fieldError{"regions", "no regions to archive: pass --regions cn-hangzhou,... or set ARCHIVER_REGIONS"})
+		errs = append(errs, fieldErrorf("regions", "no regions to archive: pass --regions cn-hangzhou,... or set ARCHIVER_REGIONS"))
 	}
 	seen := map[string]bool{}
 	for _, r := range c.Regions {
 		if !regionRE.MatchString(r) {
-			errs = append(errs, fieldError{"regions", fmt.Sprintf("%q is not a region id such as cn-hangzhou", r)})
+			errs = append(errs, fieldErrorf("regions", "%q is not a region id such as cn-hangzhou", r))
 		}
 		if seen[r] {
-			errs = append(errs, fieldError{"regions", fmt.Sprintf("%q is listed twice", r)})
+			errs = append(errs, fieldErrorf("regions", "%q is listed twice", r))
 		}
 		seen[r] = true
 	}
 	if c.Endpoint != "" {
 		u, err := url.Parse(c.Endpoint)
 		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-			errs = append(errs, fieldError{"endpoint", fmt.Sprintf("%q is not a URL such as http://127.0.0.1:8099", c.Endpoint)})
+			errs = append(errs, fieldErrorf("endpoint", "%q is not a URL such as http://127.0.0.1:8099", c.Endpoint))
 		}
 	}
-	if needSchedule {
+	if daemon {
 		if _, err := schedule.ParseSchedule(c.Schedule); err != nil {
-			errs = append(errs, fieldError{"schedule", fmt.Sprintf("%q is not a cron spec such as \"*/10 * * * *\" or \"@every 5m\"", c.Schedule)})
+			errs = append(errs, fieldError{"schedule", fmt.Errorf("%q is not a cron spec such as \"*/10 * * * *\" or \"@every 5m\": %w", c.Schedule, err)})
 		}
 	}
 	if c.Timeout.Duration <= 0 {
-		errs = append(errs, fieldError{"timeout", "must be positive"})
+		errs = append(errs, fieldErrorf("timeout", "%s is not a usable API call timeout: it must be positive", c.Timeout.Duration))
 	}
 	if len(errs) > 0 {
-		return usageError{errors.Join(errs...).Error()}
+		return usageError{errors.Join(errs...)}
 	}
 	return nil
 }

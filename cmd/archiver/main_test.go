@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudassistant/sendfile-archive/ingest/ecssim"
+	"github.com/cloudassistant/sendfile-archive/cloudsim"
 	"github.com/cloudassistant/sendfile-archive/store/storetest"
 )
 
@@ -82,7 +82,7 @@ func TestHelpShowsNoSecrets(t *testing.T) {
 // The whole contract through the CLI: ingest from the simulator over the
 // real SDK, then status/history/report/verify/coverage in their formats.
 func TestCommandLineContract(t *testing.T) {
-	sim, err := ecssim.New(ecssim.Config{Seed: 21})
+	sim, err := cloudsim.New(cloudsim.Config{Seed: 21})
 	if err != nil {
 		t.Fatal(err)
 	}

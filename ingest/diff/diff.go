@@ -150,7 +150,7 @@ func (b *builder) add(e model.Event, detail any, payload any) error {
 // invocationTime dates an invocation-level event by t when the source gave
 // one, else by the observation time, never earlier than the previous
 // invocation-level event.
-func (b *builder) invocationTime(t *time.Time, evidence string) (time.Time, string) {
+func (b *builder) invocationTime(t *time.Time, evidence model.Evidence) (time.Time, model.Evidence) {
 	at, ev := b.now, model.EvidenceObserved
 	if t != nil {
 		at, ev = t.UTC(), evidence

@@ -17,7 +17,7 @@ func sec(n int) time.Time { return base.Add(time.Duration(n) * time.Second) }
 func tp(n int) *time.Time { t := sec(n); return &t }
 
 // instance builds an observed instance and its verbatim Raw fields.
-func instance(id, status string, created, started, finished, updated *time.Time) model.Instance {
+func instance(id string, status model.Status, created, started, finished, updated *time.Time) model.Instance {
 	in := model.Instance{InstanceID: id, Status: status, CreationTime: created, StartTime: started,
 		FinishTime: finished, UpdateTime: updated}
 	in.Raw = map[string]any{"InstanceId": id, "InvocationStatus": status}
@@ -30,7 +30,7 @@ func instance(id, status string, created, started, finished, updated *time.Time)
 	return in
 }
 
-func invocation(reported string, tags []model.Tag, instances ...model.Instance) model.Invocation {
+func invocation(reported model.Status, tags []model.Tag, instances ...model.Instance) model.Invocation {
 	return model.Invocation{
 		InvokeID:       "f-edge",
 		Attributes:     model.Attributes{Name: "f.txt", FileMode: "0644", CreationTime: tp(0)},
@@ -77,9 +77,9 @@ func statusEvents(evs []model.Event, instanceID string) []model.Event {
 }
 
 type wantStatus struct {
-	from, to string
+	from, to model.Status
 	at       time.Time
-	evidence string
+	evidence model.Evidence
 }
 
 func assertStatusEvents(t *testing.T, evs []model.Event, instanceID string, want ...wantStatus) {
@@ -97,7 +97,7 @@ func assertStatusEvents(t *testing.T, evs []model.Event, instanceID string, want
 	}
 }
 
-func countType(evs []model.Event, typ string) int {
+func countType(evs []model.Event, typ model.EventType) int {
 	n := 0
 	for _, e := range evs {
 		if e.Type == typ {
@@ -239,7 +239,7 @@ func TestBackwardsTimestampIsClamped(t *testing.T) {
 			t.Errorf("seq %d %s at %s, before the previous event at %s", e.Seq, e.Type, formatTime(e.OccurredAt),
 				formatTime(prev))
 		}
-		if !strings.HasSuffix(e.Evidence, model.ClampedSuffix) {
+		if !strings.HasSuffix(string(e.Evidence), string(model.ClampedSuffix)) {
 			t.Errorf("seq %d %s dated %s by %q: a backwards source time must be flagged", e.Seq, e.Type,
 				formatTime(e.OccurredAt), e.Evidence)
 		}

@@ -98,7 +98,7 @@ func fuzzScenario(c *fuzzChoices) []fuzzObservation {
 		o := fuzzObservation{now: now, obs: model.Invocation{
 			InvokeID:       fuzzInvokeID,
 			Attributes:     model.Attributes{Name: name, FileMode: "0644", CreationTime: created},
-			ReportedStatus: reported, RawStatus: reported, Tags: tags,
+			ReportedStatus: model.Status(reported), RawStatus: reported, Tags: tags,
 			RawTags: map[string]any{"Tag": rawTags},
 			Raw:     map[string]any{"InvokeId": fuzzInvokeID, "Name": name, "InvocationStatus": reported},
 		}}
@@ -139,10 +139,10 @@ type fuzzLog struct {
 	lastSeq    int64
 	invLast    time.Time // occurred_at of the last invocation-level event
 	instLast   map[string]time.Time
-	instStatus map[string]string
+	instStatus map[string]model.Status
 	discovered map[string]bool
 	invocation bool // invocation_discovered seen
-	reported   string
+	reported   model.Status
 }
 
 func FuzzDiff(f *testing.F) {
@@ -196,7 +196,7 @@ func FuzzDiff(f *testing.F) {
 		c := &fuzzChoices{b: data}
 		rounds := fuzzScenario(c)
 		log := fuzzLog{
-			instLast: map[string]time.Time{}, instStatus: map[string]string{}, discovered: map[string]bool{},
+			instLast: map[string]time.Time{}, instStatus: map[string]model.Status{}, discovered: map[string]bool{},
 		}
 		var known *model.KnownInvocation
 		for r, o := range rounds {
@@ -307,7 +307,8 @@ func fuzzCheckEvents(t *testing.T, r int, log *fuzzLog, o fuzzObservation, evs [
 			fail("occurred_at zero or not UTC")
 		}
 		fuzzCheckJSON(t, e)
-		evidence, clamped := strings.CutSuffix(e.Evidence, model.ClampedSuffix)
+		ev, clamped := strings.CutSuffix(string(e.Evidence), string(model.ClampedSuffix))
+		evidence := model.Evidence(ev)
 		switch evidence {
 		case model.EvidenceCreationTime, model.EvidenceStartTime, model.EvidenceFinishTime, model.EvidenceUpdateTime,
 			model.EvidenceInstances, model.EvidenceObserved:
@@ -372,7 +373,7 @@ func fuzzCheckEvents(t *testing.T, r int, log *fuzzLog, o fuzzObservation, evs [
 		if seen && e.OccurredAt.Before(last) {
 			fail("instance valid time went backwards from %s", formatTime(last))
 		}
-		source := map[string]*time.Time{
+		source := map[model.Evidence]*time.Time{
 			model.EvidenceCreationTime: in.CreationTime, model.EvidenceStartTime: in.StartTime,
 			model.EvidenceFinishTime: in.FinishTime, model.EvidenceUpdateTime: in.UpdateTime,
 		}
@@ -468,7 +469,7 @@ func fuzzCheckState(t *testing.T, r int, known *model.KnownInvocation, o fuzzObs
 	// off the log at the end of time: per instance the last status event
 	// (valid time never goes backwards, so the last by seq), then the
 	// aggregate rule over those.
-	last := make([]string, 0, len(log.instStatus))
+	last := make([]model.Status, 0, len(log.instStatus))
 	for _, s := range log.instStatus {
 		last = append(last, s)
 	}

@@ -15,7 +15,7 @@ type instanceClock struct {
 
 // date picks the first source timestamp that is set, falls back to the
 // observation time, and clamps to the instance's previous event.
-func (c *instanceClock) date(candidates ...stamp) (time.Time, string) {
+func (c *instanceClock) date(candidates ...stamp) (time.Time, model.Evidence) {
 	at, ev := c.now, model.EvidenceObserved
 	for _, s := range candidates {
 		if s.t != nil {
@@ -32,7 +32,7 @@ func (c *instanceClock) date(candidates ...stamp) (time.Time, string) {
 
 type stamp struct {
 	t        *time.Time
-	evidence string
+	evidence model.Evidence
 }
 
 // instance appends the events for one observed instance: discovery, every
@@ -41,7 +41,7 @@ type stamp struct {
 func (b *builder) instance(prev *model.KnownInstance, obs model.Instance) ([]model.Event, error) {
 	start := len(b.events)
 	clock := instanceClock{now: b.now}
-	prevStatus := ""
+	var prevStatus model.Status
 	details := model.DetailsOf(obs)
 	if prev != nil {
 		clock.last = prev.LastOccurredAt
@@ -83,7 +83,7 @@ func (b *builder) instance(prev *model.KnownInstance, obs model.Instance) ([]mod
 // step is one status transition to emit, with the timestamps that may date it
 // in order of preference.
 type step struct {
-	from, to string
+	from, to model.Status
 	field    string // the source field that dates it, copied into the payload
 	when     []stamp
 }
@@ -94,7 +94,7 @@ type step struct {
 // FinishTime), so an instance first seen finished gets its whole history. Any
 // other change (backwards, between terminal statuses, to or from an
 // undocumented status) is one transition dated by UpdateTime.
-func lifecycle(prev string, obs model.Instance) []step {
+func lifecycle(prev model.Status, obs model.Instance) []step {
 	to := obs.Status
 	if prev == to {
 		return nil

@@ -24,13 +24,13 @@ type life struct {
 	created  time.Time
 	started  *time.Time
 	finished time.Time
-	terminal string
+	terminal model.Status
 	errCode  string
 	errInfo  string
 }
 
 // statusAt is the true status at t ("" before the instance exists).
-func (l life) statusAt(t time.Time) string {
+func (l life) statusAt(t time.Time) model.Status {
 	switch {
 	case t.Before(l.created):
 		return ""
@@ -62,9 +62,9 @@ func (l life) transitionsUntil(t time.Time) []transition {
 }
 
 type transition struct {
-	from, to string
+	from, to model.Status
 	at       time.Time
-	evidence string
+	evidence model.Evidence
 	field    string
 }
 
@@ -116,8 +116,8 @@ type send struct {
 func (s send) listedAt(p time.Time) bool { return !p.Before(s.created) }
 
 // trueStatuses are the statuses of the instances that exist at p.
-func (s send) trueStatuses(p time.Time) []string {
-	var out []string
+func (s send) trueStatuses(p time.Time) []model.Status {
+	var out []model.Status
 	for _, l := range s.instances {
 		if st := l.statusAt(p); st != "" {
 			out = append(out, st)
@@ -135,7 +135,7 @@ var tagSets = [][]model.Tag{
 
 // observation is one poll's record for the invocation, as ParsePage would
 // produce it.
-func (s send) observation(p time.Time, reported string, tags []model.Tag, r *rand.Rand) model.Invocation {
+func (s send) observation(p time.Time, reported model.Status, tags []model.Tag, r *rand.Rand) model.Invocation {
 	inv := model.Invocation{
 		InvokeID: s.id, Attributes: s.attrs, Content: "echo hello", ReportedStatus: reported,
 		Tags: slices.Clone(tags), RawStatus: reported,
@@ -189,7 +189,7 @@ func randomSend(r *rand.Rand, n int) send {
 	ct := created
 	s.attrs = model.Attributes{Name: "f.txt", ContentSHA256: "sha", ContentType: "PlainText", TargetDir: "/root",
 		FileMode: "0644", CreationTime: &ct}
-	terminals := []string{model.StatusSuccess, model.StatusSuccess, model.StatusSuccess, model.StatusFailed,
+	terminals := []model.Status{model.StatusSuccess, model.StatusSuccess, model.StatusSuccess, model.StatusFailed,
 		model.StatusInvalid, model.StatusAborted, model.StatusError, model.StatusTimeout}
 	for i := range 1 + r.IntN(5) {
 		l := life{id: fmt.Sprintf("i-%02d", i), terminal: terminals[r.IntN(len(terminals))]}
@@ -236,7 +236,7 @@ func TestLifecycleModel(t *testing.T) {
 		errCode: "E", errInfo: "I"}
 	for _, tc := range []struct {
 		at     time.Duration
-		status string
+		status model.Status
 	}{
 		{-time.Nanosecond, ""}, {0, "Pending"}, {10*time.Second - 1, "Pending"}, {10 * time.Second, "Running"},
 		{20*time.Second - 1, "Running"}, {20 * time.Second, "Failed"}, {time.Hour, "Failed"},

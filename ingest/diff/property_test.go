@@ -86,11 +86,11 @@ func checkSend(t *testing.T, r *rand.Rand, s send, polls []time.Time, cov *cover
 	var (
 		known    *model.KnownInvocation
 		log      []model.Event
-		reported string
+		reported model.Status
 		tags     []model.Tag
 		lastPoll time.Time
 		seen     bool
-		prevSeen = map[string]string{} // instance → status at its previous sighting
+		prevSeen = map[string]model.Status{} // instance → status at its previous sighting
 	)
 	for _, l := range s.instances {
 		if l.started != nil && (l.started.Equal(l.created) || l.started.Equal(l.finished)) {
@@ -211,7 +211,7 @@ func checkSend(t *testing.T, r *rand.Rand, s send, polls []time.Time, cov *cover
 	return ok
 }
 
-func countScenarios(obs model.Invocation, prevSeen map[string]string, cov *coverage) {
+func countScenarios(obs model.Invocation, prevSeen map[string]model.Status, cov *coverage) {
 	for _, in := range obs.Instances {
 		prev, wasSeen := prevSeen[in.InstanceID]
 		switch {
@@ -284,7 +284,7 @@ func checkBatch(t *testing.T, invokeID string, lastSeq int64, evs []model.Event,
 			if e.InstanceID == "" {
 				fail("instance event without InstanceID")
 			}
-			if consistent && (strings.HasSuffix(e.Evidence, model.ClampedSuffix) || e.Evidence == model.EvidenceObserved) {
+			if consistent && (strings.HasSuffix(string(e.Evidence), string(model.ClampedSuffix)) || e.Evidence == model.EvidenceObserved) {
 				fail("evidence %q on a consistent source", e.Evidence)
 			}
 		case model.EventInvocationDiscovered, model.EventTagsChanged, model.EventReportedStatusChanged,
@@ -426,7 +426,7 @@ func checkInstanceEvents(t *testing.T, l life, log []model.Event, lastPoll time.
 
 // statusFromLog is the point-in-time rule of DESIGN.md §4: the last
 // instance_status_changed event with occurred_at ≤ t, ties broken by seq.
-func statusFromLog(log []model.Event, instanceID string, t time.Time) string {
+func statusFromLog(log []model.Event, instanceID string, t time.Time) model.Status {
 	var best *model.Event
 	for i := range log {
 		e := &log[i]
@@ -469,7 +469,7 @@ func checkPointInTime(t *testing.T, r *rand.Rand, s send, log []model.Event, las
 		if at.After(lastPoll) {
 			continue // the archive cannot know what happened after its last poll
 		}
-		var got, want []string
+		var got, want []model.Status
 		for _, l := range s.instances {
 			g, w := statusFromLog(log, l.id, at), l.statusAt(at)
 			if g != w {

@@ -5,15 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
 	ecs "github.com/alibabacloud-go/ecs-20140526/v4/client"
 	openapiutil "github.com/alibabacloud-go/openapi-util/service"
-	util "github.com/alibabacloud-go/tea-utils/v2/service"
 	"github.com/alibabacloud-go/tea/tea"
 	"github.com/aliyun/credentials-go/credentials"
 	"github.com/sethvargo/go-retry"
@@ -73,7 +70,6 @@ type Client struct {
 	region  string
 	timeout time.Duration
 	retry   RetryPolicy
-	calls   atomic.Int64
 }
 
 // NewClient builds an SDK client for region.
@@ -81,24 +77,11 @@ func NewClient(region string, opts Options) (*Client, error) {
 	if strings.TrimSpace(region) == "" {
 		return nil, errors.New("region is empty")
 	}
-	cred := opts.Credential
-	if cred == nil {
-		c, err := credentials.NewCredential(nil)
-		if err != nil {
-			return nil, fmt.Errorf("%w: no usable credentials in the standard chain (set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, or configure a profile or RAM role): %s",
-				ErrCredentials, redactCredentialError(err))
-		}
-		cred = c
+	cfg, err := opts.openapiConfig()
+	if err != nil {
+		return nil, err
 	}
-	cfg := &openapi.Config{Credential: cred, RegionId: tea.String(region)}
-	if opts.Endpoint != "" {
-		u, err := url.Parse(opts.Endpoint)
-		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-			return nil, fmt.Errorf("endpoint %q: want a URL such as http://127.0.0.1:8099 or https://ecs.example.com", opts.Endpoint)
-		}
-		cfg.Endpoint = tea.String(u.Host)
-		cfg.Protocol = tea.String(strings.ToUpper(u.Scheme))
-	}
+	cfg.RegionId = tea.String(region)
 	sdk, err := ecs.NewClient(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("create ECS client for %s: %w", region, err)
@@ -109,9 +92,6 @@ func NewClient(region string, opts Options) (*Client, error) {
 	}
 	return &Client{sdk: sdk, region: region, timeout: timeout, retry: opts.Retry.withDefaults()}, nil
 }
-
-// Region is the region this client lists.
-func (c *Client) Region() string { return c.region }
 
 // ListPage fetches one page of the full listing, newest first. An empty token
 // asks for the first page.
@@ -130,46 +110,59 @@ func (c *Client) Lookup(ctx context.Context, invokeID string) (Page, Stats, erro
 }
 
 func (c *Client) call(ctx context.Context, query map[string]any) (Page, Stats, error) {
-	var st Stats
 	var page Page
-	backoff := retry.NewExponential(c.retry.Base)
-	backoff = retry.WithCappedDuration(c.retry.Cap, backoff)
-	backoff = retry.WithJitterPercent(20, backoff)
-	backoff = retry.WithMaxRetries(uint64(c.retry.MaxRetries), backoff)
-	backoff = retry.WithMaxDuration(c.retry.MaxElapsed, backoff)
-	err := retry.Do(ctx, backoff, func(ctx context.Context) error {
-		if st.Calls > 0 {
-			st.Retries++
-		}
-		st.Calls++
+	st, err := c.retry.do(ctx, func(ctx context.Context) error {
 		body, err := c.do(ctx, query)
 		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			err = classify(err)
-			if errors.Is(err, ErrThrottled) || errors.Is(err, ErrUnavailable) {
-				return retry.RetryableError(err)
-			}
 			return err
 		}
 		page, err = ParsePage(body.data)
 		if err != nil {
 			// A truncated or garbled body is usually a transport accident:
 			// ask again, and fail the page only if it persists.
-			return retry.RetryableError(err)
+			return err
 		}
 		page.ServedAt = body.servedAt
 		return nil
 	})
-	if err != nil && (errors.Is(err, ErrThrottled) || errors.Is(err, ErrUnavailable) || errors.Is(err, ErrMalformed)) {
-		err = fmt.Errorf("gave up after %d attempts: %w", st.Calls, err)
-	}
 	return page, st, err
 }
 
-// do makes one signed HTTP call through the SDK. The SDK takes no context, so
-// the call runs aside and an expired context abandons it.
+// do runs one API call with capped exponential backoff and jitter: throttling,
+// 5xx, transport failures and malformed bodies are retried, everything else
+// fails at once. Errors from call are classified first.
+func (p RetryPolicy) do(ctx context.Context, call func(ctx context.Context) error) (Stats, error) {
+	var st Stats
+	backoff := retry.NewExponential(p.Base)
+	backoff = retry.WithCappedDuration(p.Cap, backoff)
+	backoff = retry.WithJitterPercent(20, backoff)
+	backoff = retry.WithMaxRetries(uint64(p.MaxRetries), backoff)
+	backoff = retry.WithMaxDuration(p.MaxElapsed, backoff)
+	err := retry.Do(ctx, backoff, func(ctx context.Context) error {
+		if st.Calls > 0 {
+			st.Retries++
+		}
+		st.Calls++
+		err := call(ctx)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		err = classify(err)
+		if errors.Is(err, ErrThrottled) || errors.Is(err, ErrUnavailable) || errors.Is(err, ErrMalformed) {
+			return retry.RetryableError(err)
+		}
+		return err
+	})
+	if err != nil && (errors.Is(err, ErrThrottled) || errors.Is(err, ErrUnavailable) || errors.Is(err, ErrMalformed)) {
+		err = fmt.Errorf("gave up after %d attempts: %w", st.Calls, err)
+	}
+	return st, err
+}
+
+// do makes one signed DescribeSendFileResults call through the SDK.
 func (c *Client) do(ctx context.Context, query map[string]any) (rawBody, error) {
 	params := &openapi.Params{
 		Action: tea.String("DescribeSendFileResults"), Version: tea.String("2014-05-26"),
@@ -178,16 +171,19 @@ func (c *Client) do(ctx context.Context, query map[string]any) (rawBody, error) 
 		BodyType: tea.String("string"),
 	}
 	req := &openapi.OpenApiRequest{Query: openapiutil.Query(query)}
-	ms := int(c.timeout / time.Millisecond)
-	runtime := &util.RuntimeOptions{ReadTimeout: tea.Int(ms), ConnectTimeout: tea.Int(ms), Autoretry: tea.Bool(false)}
+	return callAside(ctx, func() (map[string]any, error) { return c.sdk.CallApi(params, req, runtimeOptions(c.timeout)) })
+}
+
+// callAside runs one SDK call and reads its raw body. The SDK takes no
+// context, so the call runs aside and an expired context abandons it.
+func callAside(ctx context.Context, call func() (map[string]any, error)) (rawBody, error) {
 	type result struct {
 		body rawBody
 		err  error
 	}
 	done := make(chan result, 1)
-	c.calls.Add(1)
 	go func() {
-		resp, err := c.sdk.CallApi(params, req, runtime)
+		resp, err := call()
 		if err != nil {
 			done <- result{err: err}
 			return

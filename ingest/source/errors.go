@@ -11,6 +11,8 @@ import (
 
 // Error classes. Every error from a Client wraps exactly one of them.
 var (
+	// ErrNoCredentials: the credential chain produced none. Not retried.
+	ErrNoCredentials = errors.New("no usable credentials")
 	// ErrCredentials: the cloud rejected who we are. Not retried.
 	ErrCredentials = errors.New("credentials rejected")
 	// ErrPermission: we are known but not allowed. Not retried.
@@ -49,8 +51,11 @@ func (e *APIError) Error() string {
 func classify(err error) error {
 	// A client-side timeout also matches context.DeadlineExceeded; it is a
 	// transport failure and retried. The caller checks its own context first.
-	if errors.Is(err, ErrMalformed) {
-		return err
+	for _, class := range []error{ErrMalformed, ErrNoCredentials, ErrCredentials, ErrPermission, ErrParameter,
+		ErrBadToken, ErrThrottled, ErrUnavailable} {
+		if errors.Is(err, class) {
+			return err // classified already
+		}
 	}
 	var sdkErr *tea.SDKError
 	if !errors.As(err, &sdkErr) {

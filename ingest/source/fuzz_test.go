@@ -123,7 +123,7 @@ func fuzzCheckPage(t *testing.T, p source.Page) {
 		for what, s := range map[string]string{
 			"InvokeID": inv.InvokeID, "Name": a.Name, "Description": a.Description, "ContentType": a.ContentType,
 			"TargetDir": a.TargetDir, "FileOwner": a.FileOwner, "FileGroup": a.FileGroup, "FileMode": a.FileMode,
-			"ReportedStatus": inv.ReportedStatus,
+			"ReportedStatus": string(inv.ReportedStatus),
 		} {
 			trimmed(what, s)
 		}
@@ -157,7 +157,7 @@ func fuzzCheckPage(t *testing.T, p source.Page) {
 				t.Errorf("%s: instance without InstanceID", inv.InvokeID)
 			}
 			for what, s := range map[string]string{
-				"InstanceID": in.InstanceID, "Status": in.Status, "ErrorCode": in.ErrorCode, "ErrorInfo": in.ErrorInfo,
+				"InstanceID": in.InstanceID, "Status": string(in.Status), "ErrorCode": in.ErrorCode, "ErrorInfo": in.ErrorInfo,
 			} {
 				trimmed(what, s)
 			}

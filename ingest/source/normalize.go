@@ -115,7 +115,7 @@ func normalizeInvocation(raw map[string]any) (model.Invocation, error) {
 			VMCount:       intOf(raw["VmCount"]),
 			CreationTime:  ParseTime(raw["CreationTime"]),
 		},
-		ReportedStatus: strings.TrimSpace(str(raw["InvocationStatus"])),
+		ReportedStatus: model.Status(strings.TrimSpace(str(raw["InvocationStatus"]))),
 		RawTags:        raw["Tags"],
 		RawStatus:      raw["InvocationStatus"],
 		Raw:            make(map[string]any, len(raw)),
@@ -153,7 +153,7 @@ func normalizeInvocation(raw map[string]any) (model.Invocation, error) {
 		}
 		in := model.Instance{
 			InstanceID:   strings.TrimSpace(str(m["InstanceId"])),
-			Status:       strings.TrimSpace(str(m["InvocationStatus"])),
+			Status:       model.Status(strings.TrimSpace(str(m["InvocationStatus"]))),
 			CreationTime: ParseTime(m["CreationTime"]),
 			StartTime:    ParseTime(m["StartTime"]),
 			FinishTime:   ParseTime(m["FinishTime"]),

@@ -2,7 +2,8 @@
 -- it, the ingest runs, and the analyst-facing SQL functions.
 
 -- +goose Up
-CREATE SCHEMA archive;
+-- The schema may already exist: goose keeps its bookkeeping table in it.
+CREATE SCHEMA IF NOT EXISTS archive;
 
 COMMENT ON SCHEMA archive IS 'Long-term archive of Cloud Assistant send-file history (DescribeSendFileResults).';
 
@@ -209,4 +210,11 @@ FROM archive.invocations i JOIN archive.targets t ON t.id = i.target_id;
 COMMENT ON VIEW archive.sends IS 'One row per archived file send, with its current derived and cloud-reported status.';
 
 -- +goose Down
-DROP SCHEMA archive CASCADE;
+-- Destroys every archived event: `archiver migrate down` refuses to run this
+-- without --destroy-archive. The schema stays, with goose's bookkeeping in it.
+DROP VIEW archive.sends;
+DROP FUNCTION archive.invocation_status_at(text, timestamptz, timestamptz);
+DROP FUNCTION archive.instance_status_at(text, timestamptz, timestamptz);
+DROP FUNCTION archive.aggregate_status(text[]);
+DROP TABLE archive.instances, archive.invocations, archive.events, archive.contents, archive.ingest_runs, archive.targets;
+DROP FUNCTION archive.refuse_change();

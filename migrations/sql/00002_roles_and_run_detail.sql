@@ -44,7 +44,6 @@ BEGIN
     GRANT SELECT, INSERT ON archive.contents TO archive_writer;
     GRANT SELECT ON archive.sends TO archive_writer;
     GRANT USAGE ON ALL SEQUENCES IN SCHEMA archive TO archive_writer;
-    -- goose's own bookkeeping lives in public; readers need not see it.
 END;
 $$;
 -- +goose StatementEnd

@@ -9,6 +9,7 @@ package storetest
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"net/url"
 	"os"
@@ -19,7 +20,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver pgtestdb uses
 	"github.com/peterldowns/pgtestdb"
-	"github.com/peterldowns/pgtestdb/migrators/goosemigrator"
 
 	"github.com/cloudassistant/sendfile-archive/migrations"
 	"github.com/cloudassistant/sendfile-archive/store"
@@ -93,7 +93,16 @@ func configFromURL(u string) (pgtestdb.Config, error) {
 	}, nil
 }
 
-var migrator = goosemigrator.New(migrations.Dir, goosemigrator.WithFS(migrations.FS()))
+// migrator builds template databases with the archive's own migration path
+// (migrations.Up), exactly as `archiver migrate` does.
+type migrator struct{}
+
+func (migrator) Hash() (string, error) { return migrations.Hash() }
+
+func (migrator) Migrate(ctx context.Context, db *sql.DB, _ pgtestdb.Config) error {
+	_, err := migrations.Up(ctx, db)
+	return err
+}
 
 // URL returns the URL of a fresh, migrated database that is dropped when the
 // test ends.
@@ -103,7 +112,7 @@ func URL(t testing.TB) string {
 	if err != nil {
 		t.Fatalf("%v", err)
 	}
-	return pgtestdb.Custom(t, cfg, migrator).URL()
+	return pgtestdb.Custom(t, cfg, migrator{}).URL()
 }
 
 // AdminURL returns a superuser URL for the same database as url, for tests
@@ -126,12 +135,21 @@ func AdminURL(t testing.TB, dbURL string) string {
 // New returns a Store on a fresh, migrated database.
 func New(t testing.TB) *store.Store {
 	t.Helper()
-	s, err := store.Open(context.Background(), URL(t))
+	s, _ := Open(t)
+	return s
+}
+
+// Open returns a Store on a fresh, migrated database, and the database's
+// URL for tests that also connect to it otherwise (other roles, processes).
+func Open(t testing.TB) (*store.Store, string) {
+	t.Helper()
+	url := URL(t)
+	s, err := store.Open(context.Background(), url)
 	if err != nil {
 		t.Fatalf("open test database: %v", err)
 	}
 	t.Cleanup(s.Close)
-	return s
+	return s, url
 }
 
 // EmptyURL returns the URL of a fresh database with no migrations applied,

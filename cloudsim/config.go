@@ -1,4 +1,4 @@
-package ecssim
+package cloudsim
 
 import (
 	"fmt"
@@ -21,6 +21,10 @@ type Config struct {
 	// Regions are the region ids the account serves. A request for any other
 	// region id gets 404 InvalidRegionId.NotFound. Default ["cn-hangzhou"].
 	Regions []string
+	// AccountID is the account the simulated cloud belongs to, as STS
+	// GetCallerIdentity reports it: 16 digits. Default: derived from Seed,
+	// so two simulators with different seeds are two accounts.
+	AccountID string
 	// AccessKeyID is the only access key id the simulator knows; requests
 	// signed with another get 404 InvalidAccessKeyId.NotFound.
 	// Default "sim-access-key-id".
@@ -149,6 +153,8 @@ var defaultStart = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
 // ap-southeast-1 or cn-shanghai-finance-1.
 var regionIDPattern = regexp.MustCompile(`^[a-z]{2,}(-[a-z0-9]+)+$`)
 
+var accountIDPattern = regexp.MustCompile(`^[0-9]{16}$`)
+
 // DefaultConfig returns the configuration New uses for zero-valued fields:
 // one region, a 40-instance fleet, twelve sends a day, six weeks' retention,
 // no record cap, no quirks and no faults.
@@ -165,6 +171,11 @@ func DefaultConfig() Config {
 	}
 }
 
+// accountFor is the account id a seed's simulator belongs to by default.
+func accountFor(seed int64) string {
+	return fmt.Sprintf("1%015d", hashSeed(seed, "account")%1_000_000_000_000_000)
+}
+
 // ConfigError reports an invalid configuration field by name, so a command
 // line or config file can point the user at the exact setting to fix.
 type ConfigError struct {
@@ -176,7 +187,7 @@ type ConfigError struct {
 
 // Error implements error.
 func (e *ConfigError) Error() string {
-	return fmt.Sprintf("ecssim: invalid config: %s %s", e.Field, e.Reason)
+	return fmt.Sprintf("cloudsim: invalid config: %s %s", e.Field, e.Reason)
 }
 
 // withDefaults fills zero-valued fields; it never overrides explicit values,
@@ -193,6 +204,9 @@ func (c Config) withDefaults() Config {
 	c.Regions = append([]string(nil), c.Regions...)
 	if c.AccessKeyID == "" {
 		c.AccessKeyID = d.AccessKeyID
+	}
+	if c.AccountID == "" {
+		c.AccountID = accountFor(c.Seed)
 	}
 	if c.AccessKeySecret == "" {
 		c.AccessKeySecret = d.AccessKeySecret
@@ -229,6 +243,9 @@ func (c Config) validate() error {
 	// so such characters could never be matched in a Credential.
 	if strings.ContainsAny(c.AccessKeyID, " ,;=\t\r\n") {
 		return &ConfigError{"AccessKeyID", "must not contain spaces, commas, semicolons or equals signs"}
+	}
+	if !accountIDPattern.MatchString(c.AccountID) {
+		return &ConfigError{"AccountID", fmt.Sprintf("%q is not 16 digits", c.AccountID)}
 	}
 	if c.Retention < 0 {
 		return &ConfigError{"Retention", "must not be negative"}

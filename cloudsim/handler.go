@@ -1,4 +1,4 @@
-package ecssim
+package cloudsim
 
 import (
 	"context"
@@ -15,10 +15,14 @@ import (
 	"time"
 )
 
-// The operation and API version the simulator serves.
+// The operations and API versions the simulator serves.
 const (
 	apiAction  = "DescribeSendFileResults"
 	apiVersion = "2014-05-26"
+	// STS GetCallerIdentity tells a client which account its key belongs
+	// to. It is served on the same endpoint and never fault-injected.
+	stsIdentityAction = "GetCallerIdentity"
+	stsVersion        = "2015-04-01"
 )
 
 // maxBodyBytes bounds request bodies; DescribeSendFileResults sends none.
@@ -138,6 +142,11 @@ func (s *Sim) processAPI(r *http.Request, requestID string) ([]byte, bodyFault, 
 	switch {
 	case action == "":
 		return nil, faultNone, errMissingAction
+	case action == stsIdentityAction && version == stsVersion:
+		if e := s.authenticate(r, query, payload); e != nil {
+			return nil, faultNone, e
+		}
+		return s.callerIdentity(r, requestID), faultNone, nil
 	case action != apiAction:
 		return nil, faultNone, errUnknownAction
 	case version == "":
@@ -271,7 +280,7 @@ func parseAdvance(by string) (time.Duration, error) {
 func ListenAndServe(ctx context.Context, addr string, s *Sim) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("ecssim: listen on %s: %w", addr, err)
+		return fmt.Errorf("cloudsim: listen on %s: %w", addr, err)
 	}
 	return Serve(ctx, ln, s)
 }
@@ -287,16 +296,16 @@ func Serve(ctx context.Context, ln net.Listener, s *Sim) error {
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
-		return fmt.Errorf("ecssim: serve: %w", err)
+		return fmt.Errorf("cloudsim: serve: %w", err)
 	case <-ctx.Done():
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("ecssim: shutdown: %w", err)
+		return fmt.Errorf("cloudsim: shutdown: %w", err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("ecssim: serve: %w", err)
+		return fmt.Errorf("cloudsim: serve: %w", err)
 	}
 	return nil
 }

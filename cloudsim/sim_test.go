@@ -1,4 +1,4 @@
-package ecssim
+package cloudsim
 
 import (
 	"context"
@@ -478,6 +478,7 @@ func TestConfigValidation(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, want := s.Config(), DefaultConfig()
+	want.AccountID = accountFor(want.Seed) // derived from the seed when not set
 	if !reflect.DeepEqual(got, want) || !s.Now().Equal(want.Start) {
 		t.Errorf("zero config did not become the defaults: %+v", got)
 	}

@@ -1,9 +1,10 @@
-package ecssim
+package cloudsim
 
 import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -414,5 +415,51 @@ func TestActionAndVersion(t *testing.T) {
 	}
 	if err := call(apiAction, apiVersion); err != nil {
 		t.Errorf("right action and version: %v", err)
+	}
+}
+
+// STS GetCallerIdentity names the account whose key signed the request, and
+// behind one endpoint each account answers for its own key.
+func TestCallerIdentityPerAccount(t *testing.T) {
+	t.Parallel()
+	a := newSim(t, func(c *Config) { c.AccessKeyID = "key-a" })
+	b := newSim(t, func(c *Config) { c.Seed++; c.AccessKeyID = "key-b"; c.SecurityToken = "tok-b" })
+	srv := httptest.NewServer(MultiAccount(a, b))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	identity := func(c creds) (map[string]any, error) {
+		cfg := &openapi.Config{AccessKeyId: tea.String(c.ak), AccessKeySecret: tea.String(c.secret),
+			Endpoint: tea.String(host), Protocol: tea.String("HTTP")}
+		if c.token != "" {
+			cfg.SecurityToken = tea.String(c.token)
+		}
+		client, err := openapi.NewClient(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := client.CallApi(&openapi.Params{Action: tea.String("GetCallerIdentity"), Version: tea.String("2015-04-01"),
+			Protocol: tea.String("HTTP"), Pathname: tea.String("/"), Method: tea.String("POST"), AuthType: tea.String("AK"),
+			Style: tea.String("RPC"), ReqBodyType: tea.String("formData"), BodyType: tea.String("json")},
+			&openapi.OpenApiRequest{Query: openapiutil.Query(map[string]any{})}, &util.RuntimeOptions{})
+		if err != nil {
+			return nil, err
+		}
+		return resp["body"].(map[string]any), nil
+	}
+	gotA, err := identity(creds{"key-a", defaultAccessKeySecret, ""})
+	if err != nil || gotA["AccountId"] != a.Config().AccountID || gotA["IdentityType"] != "RAMUser" {
+		t.Fatalf("account a: %v %v", gotA, err)
+	}
+	gotB, err := identity(creds{"key-b", defaultAccessKeySecret, "tok-b"})
+	if err != nil || gotB["AccountId"] != b.Config().AccountID || gotB["IdentityType"] != "AssumedRoleUser" {
+		t.Fatalf("account b: %v %v", gotB, err)
+	}
+	if a.Config().AccountID == b.Config().AccountID {
+		t.Fatal("two seeds, one account id")
+	}
+	if _, err := identity(creds{"key-a", "wrong", ""}); err == nil {
+		t.Fatal("a wrong secret got an identity")
+	} else if code, _ := sdkError(t, err); code != "SignatureDoesNotMatch" {
+		t.Fatalf("wrong secret: %s", code)
 	}
 }

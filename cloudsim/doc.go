@@ -1,7 +1,11 @@
-// Package ecssim is a stand-in for the Alibaba Cloud ECS API operation
+// Package cloudsim is a stand-in for the Alibaba Cloud ECS API operation
 // DescribeSendFileResults (API version 2014-05-26), served over HTTP so that
 // the official SDK (github.com/alibabacloud-go/ecs-20140526/v4) can talk to it
-// unchanged.
+// unchanged. It also answers STS GetCallerIdentity (2015-04-01) for its
+// account (Config.AccountID), so clients learn which account a key belongs
+// to; MultiAccount serves several accounts behind one endpoint, each request
+// going to the account whose key signed it. It is the cloud for every test,
+// benchmark and the demo, not a part of the archiver.
 //
 // Real ECS is not reachable from development and CI machines, and the cloud
 // forgets its send-file records after a few weeks, which is the very problem
@@ -50,6 +54,8 @@
 //   - A Tag.N.Key without Tag.N.Value matches any value of that key; a present
 //     (even empty) Tag.N.Value must match exactly.
 //   - A security token is only checked when Config.SecurityToken is set.
+//   - GetCallerIdentity is authenticated but never fault-injected (clients
+//     call it once per process), so fault streams stay those of the listing.
 //
 // # Faults
 //
@@ -70,4 +76,4 @@
 // {"throttle_rate":0.1,"slow_delay":"2s","shift_every":3,"shift_by":"1h"}
 // sets individual fields), each answering JSON. These paths never reach the
 // API and the API path never reaches them.
-package ecssim
+package cloudsim

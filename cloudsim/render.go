@@ -1,4 +1,4 @@
-package ecssim
+package cloudsim
 
 import (
 	"strconv"
@@ -129,9 +129,28 @@ func (s *Sim) renderSend(b []byte, snd *send, now time.Time, only string) ([]byt
 		b = appendString(b, strconv.FormatBool(t.Overwrite))
 	}
 	b = append(b, `,"InvokeInstances":{"InvokeInstance":[`...)
+	b = s.renderInstances(b, snd, now, only)
+	b = append(b, `]},"Tags":{"Tag":[`...)
+	for i, tag := range t.Tags {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"TagKey":`...)
+		b = appendString(b, tag.Key)
+		b = append(b, `,"TagValue":`...)
+		b = appendString(b, tag.Value)
+		b = append(b, '}')
+	}
+	b = append(b, `]}}`...)
+	return b, until
+}
+
+// renderInstances renders the InvokeInstance objects of snd at now (only
+// the one named by only, when set).
+func (s *Sim) renderInstances(b []byte, snd *send, now time.Time, only string) []byte {
 	first := true
-	for i := range t.Instances {
-		it := &t.Instances[i]
+	for i := range snd.truth.Instances {
+		it := &snd.truth.Instances[i]
 		if only != "" && it.InstanceID != only {
 			continue
 		}
@@ -158,19 +177,7 @@ func (s *Sim) renderSend(b []byte, snd *send, now time.Time, only string) ([]byt
 		b = appendString(b, it.InstanceID)
 		b = append(b, '}')
 	}
-	b = append(b, `]},"Tags":{"Tag":[`...)
-	for i, tag := range t.Tags {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"TagKey":`...)
-		b = appendString(b, tag.Key)
-		b = append(b, `,"TagValue":`...)
-		b = appendString(b, tag.Value)
-		b = append(b, '}')
-	}
-	b = append(b, `]}}`...)
-	return b, until
+	return b
 }
 
 // cachedBody returns the full rendering of snd at now, re-rendering only

@@ -1,4 +1,4 @@
-package ecssim
+package cloudsim
 
 import (
 	"encoding/base64"
@@ -262,68 +262,12 @@ func (s *Sim) list(q *listRequest, requestID string) ([]byte, *apiError) {
 		next   string
 	)
 	if q.tokenMode {
-		// Records strictly after the token in listing order are those
-		// with a smaller key: the prefix list[:start].
-		start := len(r.list)
-		if q.rawToken != "" {
-			after, ok := decodeToken(q.rawToken, q.region)
-			if !ok {
-				return nil, errNextToken
-			}
-			start = sort.Search(len(r.list), func(i int) bool { return !r.list[i].key.less(after) })
-		}
-		if !q.filtered() {
-			total = len(r.list)
-			lo := max(0, start-q.maxResults)
-			for i := start - 1; i >= lo; i-- {
-				picked = append(picked, r.list[i])
-			}
-			if lo > 0 {
-				next = encodeToken(q.region, picked[len(picked)-1].key)
-			}
-		} else {
-			for i := len(r.list) - 1; i >= 0; i-- {
-				snd := r.list[i]
-				if !q.matches(snd, now) {
-					continue
-				}
-				total++
-				if i >= start {
-					continue
-				}
-				if len(picked) < q.maxResults {
-					picked = append(picked, snd)
-				} else if next == "" {
-					next = encodeToken(q.region, picked[len(picked)-1].key)
-				}
-			}
+		var e *apiError
+		if picked, total, next, e = q.tokenPage(r, now); e != nil {
+			return nil, e
 		}
 	} else {
-		size := int64(q.pageSize)
-		offset := int64(-1) // beyond every listing when the product overflows
-		if q.pageNumber-1 <= (int64(len(r.list))+size)/size {
-			offset = (q.pageNumber - 1) * size
-		}
-		if !q.filtered() {
-			total = len(r.list)
-			if offset >= 0 && offset < int64(len(r.list)) {
-				hi := len(r.list) - 1 - int(offset)
-				for i := hi; i >= 0 && len(picked) < q.pageSize; i-- {
-					picked = append(picked, r.list[i])
-				}
-			}
-		} else {
-			for i := len(r.list) - 1; i >= 0; i-- {
-				snd := r.list[i]
-				if !q.matches(snd, now) {
-					continue
-				}
-				if offset >= 0 && int64(total) >= offset && len(picked) < q.pageSize {
-					picked = append(picked, snd)
-				}
-				total++
-			}
-		}
+		picked, total = q.numberedPage(r, now)
 	}
 
 	if q.loopToken && q.rawToken != "" {
@@ -354,4 +298,73 @@ func (s *Sim) list(q *listRequest, requestID string) ([]byte, *apiError) {
 		}
 	}
 	return renderPage(h), nil
+}
+
+// tokenPage picks a MaxResults/NextToken page: the records strictly after
+// the token in listing order (those with a smaller key, the prefix
+// list[:start]), newest first, and the token of the page after it.
+func (q *listRequest) tokenPage(r *region, now time.Time) (picked []*send, total int, next string, e *apiError) {
+	start := len(r.list)
+	if q.rawToken != "" {
+		after, ok := decodeToken(q.rawToken, q.region)
+		if !ok {
+			return nil, 0, "", errNextToken
+		}
+		start = sort.Search(len(r.list), func(i int) bool { return !r.list[i].key.less(after) })
+	}
+	if !q.filtered() {
+		lo := max(0, start-q.maxResults)
+		for i := start - 1; i >= lo; i-- {
+			picked = append(picked, r.list[i])
+		}
+		if lo > 0 {
+			next = encodeToken(q.region, picked[len(picked)-1].key)
+		}
+		return picked, len(r.list), next, nil
+	}
+	for i := len(r.list) - 1; i >= 0; i-- {
+		snd := r.list[i]
+		if !q.matches(snd, now) {
+			continue
+		}
+		total++
+		if i >= start {
+			continue
+		}
+		if len(picked) < q.maxResults {
+			picked = append(picked, snd)
+		} else if next == "" {
+			next = encodeToken(q.region, picked[len(picked)-1].key)
+		}
+	}
+	return picked, total, next, nil
+}
+
+// numberedPage picks a PageNumber/PageSize page, newest first.
+func (q *listRequest) numberedPage(r *region, now time.Time) (picked []*send, total int) {
+	size := int64(q.pageSize)
+	offset := int64(-1) // beyond every listing when the product overflows
+	if q.pageNumber-1 <= (int64(len(r.list))+size)/size {
+		offset = (q.pageNumber - 1) * size
+	}
+	if !q.filtered() {
+		if offset >= 0 && offset < int64(len(r.list)) {
+			hi := len(r.list) - 1 - int(offset)
+			for i := hi; i >= 0 && len(picked) < q.pageSize; i-- {
+				picked = append(picked, r.list[i])
+			}
+		}
+		return picked, len(r.list)
+	}
+	for i := len(r.list) - 1; i >= 0; i-- {
+		snd := r.list[i]
+		if !q.matches(snd, now) {
+			continue
+		}
+		if offset >= 0 && int64(total) >= offset && len(picked) < q.pageSize {
+			picked = append(picked, snd)
+		}
+		total++
+	}
+	return picked, total
 }

@@ -1,0 +1,182 @@
+package ingest
+
+import (
+	"context"
+	"time"
+
+	"github.com/cloudassistant/sendfile-archive/ingest/diff"
+	"github.com/cloudassistant/sendfile-archive/ingest/source"
+	"github.com/cloudassistant/sendfile-archive/model"
+	"github.com/cloudassistant/sendfile-archive/store"
+)
+
+// recorder persists what a cycle observes. Every change goes through
+// commit: one page transaction that loads the known state, diffs, appends,
+// updates the projections and records the run's progress, counting only what
+// it wrote.
+type recorder struct {
+	store  *store.Store
+	target store.Target
+	run    *store.Run
+	clock  func() time.Time
+	seen   map[string]bool // invocations already diffed in this run
+}
+
+// batch is what one page transaction persists.
+type batch struct {
+	observed []model.Invocation // records to diff against the known state
+	expired  []string           // invocations a direct lookup confirmed gone
+	at       time.Time          // when the source served what was observed
+	// listing counts for the run: a listed page and its records, the calls
+	// it took, and oversized records among those observed.
+	pages, records, oversized int
+	calls                     source.Stats
+}
+
+// written is what a page transaction actually wrote.
+type written struct {
+	events, expired, disagreements int
+}
+
+// called counts an API call that produced nothing to persist.
+func (r *recorder) called(st source.Stats) {
+	r.run.APICalls += st.Calls
+	r.run.Retries += st.Retries
+}
+
+// listed persists one page of a listing. Records listed earlier in the run
+// (the listing shifted, or the page repeats one) are not diffed again.
+func (r *recorder) listed(ctx context.Context, page source.Page, st source.Stats) error {
+	b := batch{at: r.observedAt(page), pages: 1, records: len(page.Invocations), calls: st}
+	inPage := map[string]bool{}
+	for _, inv := range page.Invocations {
+		r.widenListed(inv.Attributes.CreationTime)
+		if r.seen[inv.InvokeID] || inPage[inv.InvokeID] {
+			continue
+		}
+		inPage[inv.InvokeID] = true
+		b.observed = append(b.observed, inv)
+		if len(inv.Content) > OversizedContentBytes || len(inv.Instances) > OversizedInstances {
+			b.oversized++
+		}
+	}
+	return r.commit(ctx, b)
+}
+
+// widenListed extends the run's range of listed creation times, which
+// coverage is computed from.
+func (r *recorder) widenListed(ct *time.Time) {
+	if ct == nil {
+		return
+	}
+	if r.run.OldestListed == nil || ct.Before(*r.run.OldestListed) {
+		r.run.OldestListed = ct
+	}
+	if r.run.NewestListed == nil || ct.After(*r.run.NewestListed) {
+		r.run.NewestListed = ct
+	}
+}
+
+// commit writes one batch in one page transaction. The run's counts change
+// only when the transaction commits, by what it wrote.
+func (r *recorder) commit(ctx context.Context, b batch) error {
+	progress := *r.run
+	progress.APICalls += b.calls.Calls
+	progress.Retries += b.calls.Retries
+	progress.Pages += b.pages
+	progress.Records += b.records
+	progress.Oversized += b.oversized
+	err := r.store.WithPage(ctx, r.target.ID, r.run.ID, func(p *store.Page) error {
+		w, err := persist(ctx, p, b)
+		if err != nil {
+			return err
+		}
+		progress.Events += w.events
+		progress.Expired += w.expired
+		progress.Disagreements += w.disagreements
+		return p.Progress(ctx, progress)
+	})
+	if err != nil {
+		return err
+	}
+	*r.run = progress
+	for _, inv := range b.observed {
+		r.seen[inv.InvokeID] = true
+	}
+	return nil
+}
+
+// persist diffs a batch against the known state inside a page transaction
+// and writes the events, file contents and projections.
+func persist(ctx context.Context, p *store.Page, b batch) (written, error) {
+	var w written
+	ids := make([]string, 0, len(b.observed)+len(b.expired))
+	for _, inv := range b.observed {
+		ids = append(ids, inv.InvokeID)
+	}
+	ids = append(ids, b.expired...)
+	known, err := p.Known(ctx, ids)
+	if err != nil {
+		return w, err
+	}
+	var events []model.Event
+	var changed []*model.KnownInvocation
+	apply := func(k *model.KnownInvocation, evs []model.Event) error {
+		before := k.Disagreements
+		if err := k.Apply(evs); err != nil {
+			return err
+		}
+		w.disagreements += int(k.Disagreements - before)
+		events = append(events, evs...)
+		changed = append(changed, k)
+		return nil
+	}
+	for _, inv := range b.observed {
+		k := known[inv.InvokeID]
+		evs, err := diff.Invocation(k, inv, b.at)
+		if err != nil {
+			return w, err
+		}
+		if len(evs) == 0 {
+			continue
+		}
+		if k == nil {
+			k = model.NewKnownInvocation(inv.InvokeID)
+		}
+		if k.Attributes.ContentSHA256 != inv.Attributes.ContentSHA256 {
+			if err := p.SaveContent(ctx, inv.Attributes.ContentSHA256, inv.Content); err != nil {
+				return w, err
+			}
+		}
+		if err := apply(k, evs); err != nil {
+			return w, err
+		}
+	}
+	for _, id := range b.expired {
+		k := known[id]
+		if k == nil || k.ExpiredAt != nil {
+			continue // gone before the archive knew it, or already recorded
+		}
+		ev, err := diff.Expired(k, b.at)
+		if err != nil {
+			return w, err
+		}
+		if err := apply(k, []model.Event{ev}); err != nil {
+			return w, err
+		}
+		w.expired++
+	}
+	if err := p.Append(ctx, events); err != nil {
+		return w, err
+	}
+	w.events = len(events)
+	return w, p.SaveProjections(ctx, changed)
+}
+
+// observedAt dates a response by the source's clock when it says, else ours.
+func (r *recorder) observedAt(page source.Page) time.Time {
+	if !page.ServedAt.IsZero() {
+		return page.ServedAt
+	}
+	return r.clock().UTC()
+}

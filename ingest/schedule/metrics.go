@@ -1,0 +1,68 @@
+package schedule
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/cloudassistant/sendfile-archive/ingest"
+	"github.com/cloudassistant/sendfile-archive/model"
+)
+
+type metrics struct {
+	registry      *prometheus.Registry
+	runs          *prometheus.CounterVec
+	events        *prometheus.CounterVec
+	apiCalls      *prometheus.CounterVec
+	retries       *prometheus.CounterVec
+	disagreements *prometheus.CounterVec
+	expired       *prometheus.CounterVec
+	oversized     *prometheus.CounterVec
+	lastSuccess   *prometheus.GaugeVec
+}
+
+func newMetrics() *metrics {
+	m := &metrics{registry: prometheus.NewRegistry()}
+	label := []string{"region"}
+	counter := func(name, help string, labels []string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+	}
+	m.runs = counter("archiver_ingest_runs_total", "Ingest cycles by target region and outcome (ok, failed, interrupted, skipped).",
+		[]string{"region", "outcome"})
+	m.events = counter("archiver_events_appended_total", "Events appended to the archive.", label)
+	m.apiCalls = counter("archiver_api_calls_total", "DescribeSendFileResults HTTP calls, retries included.", label)
+	m.retries = counter("archiver_api_retries_total", "Retried API calls (throttling, 5xx, transport).", label)
+	m.disagreements = counter("archiver_aggregate_disagreements_total",
+		"Observations where the derived aggregate differed from the cloud's InvocationStatus.", label)
+	m.expired = counter("archiver_source_expired_total", "Invocations the source stopped listing (confirmed by lookup).", label)
+	m.oversized = counter("archiver_oversized_records_total",
+		"Listed records with Content over 256 KiB or over 1,000 instances (archived whole).", label)
+	m.lastSuccess = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "archiver_last_success_timestamp_seconds",
+		Help: "Unix time of the last cycle that completed a full walk."}, label)
+	m.registry.MustRegister(m.runs, m.events, m.apiCalls, m.retries, m.disagreements, m.expired, m.oversized,
+		m.lastSuccess, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}
+
+func (m *metrics) record(results []ingest.Result) {
+	for _, r := range results {
+		region := r.Target.Region
+		outcome := r.Outcome()
+		m.runs.WithLabelValues(region, string(outcome)).Inc()
+		m.events.WithLabelValues(region).Add(float64(r.Run.Events))
+		m.apiCalls.WithLabelValues(region).Add(float64(r.Run.APICalls))
+		m.retries.WithLabelValues(region).Add(float64(r.Run.Retries))
+		m.disagreements.WithLabelValues(region).Add(float64(r.Run.Disagreements))
+		m.expired.WithLabelValues(region).Add(float64(r.Run.Expired))
+		m.oversized.WithLabelValues(region).Add(float64(r.Run.Oversized))
+		if outcome == model.RunOK && r.Run.FinishedAt != nil {
+			m.lastSuccess.WithLabelValues(region).Set(float64(r.Run.FinishedAt.Unix()))
+		}
+	}
+}
