@@ -96,3 +96,29 @@ func Poll(ctx context.Context, sim *cloudsim.Sim, r *ingest.Runner, total, every
 	}
 	return nil
 }
+
+// BuildArchive fills st with the archive of a simulated account that sent
+// sendsPerDay files a day for days days, in one cycle at the end (every send
+// finished by then), with retention long enough that nothing is evicted. It
+// is how benchmarks get a large, realistic archive.
+func BuildArchive(ctx context.Context, st *store.Store, seed int64, sendsPerDay float64, days int) (*cloudsim.Sim, error) {
+	span := time.Duration(days) * 24 * time.Hour
+	sim, err := cloudsim.New(cloudsim.Config{Seed: seed, SendsPerDay: sendsPerDay, FleetSize: 2000, Retention: span + 30*24*time.Hour})
+	if err != nil {
+		return nil, err
+	}
+	cloud, err := Serve(sim)
+	if err != nil {
+		return nil, err
+	}
+	defer cloud.Close()
+	r, err := cloud.Runner(sim, st)
+	if err != nil {
+		return nil, err
+	}
+	sim.Advance(span)
+	if _, err := r.Once(ctx); err != nil {
+		return nil, fmt.Errorf("build archive: %w", err)
+	}
+	return sim, nil
+}

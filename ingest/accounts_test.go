@@ -118,3 +118,21 @@ func TestNoCredentialsFailsAtOnce(t *testing.T) {
 		t.Errorf("results %+v, want one failed target", results)
 	}
 }
+
+// With contents kept as hashes only, no file body reaches the database;
+// the hashes stay in the events and projections.
+func TestHashOnlyContents(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, cloudsim.Config{Seed: 4})
+	w.runner.HashOnlyContents = true
+	w.poll(t, 2*24*time.Hour, 12*time.Hour)
+	ctx := context.Background()
+	var bodies, hashed int
+	if err := w.store.Pool().QueryRow(ctx, `SELECT (SELECT count(*) FROM archive.contents),
+		(SELECT count(*) FROM archive.invocations WHERE content_sha256 <> '')`).Scan(&bodies, &hashed); err != nil {
+		t.Fatal(err)
+	}
+	if bodies != 0 || hashed == 0 {
+		t.Fatalf("%d bodies stored, %d sends with a hash; want none and some", bodies, hashed)
+	}
+}

@@ -40,7 +40,10 @@ type Cycle struct {
 	// MaxRestarts bounds how often a walk restarts after the API rejects its
 	// pagination token (default 3).
 	MaxRestarts int
-	Logger      *slog.Logger
+	// HashOnlyContents keeps only the SHA-256 of file contents, never the
+	// bodies, for sites that must not store what was pushed.
+	HashOnlyContents bool
+	Logger           *slog.Logger
 }
 
 // Run performs the cycle and returns the recorded run. A target whose lease is
@@ -60,7 +63,8 @@ func (c *Cycle) Run(ctx context.Context) (store.Run, error) {
 	if run.ID, err = c.Store.StartRun(ctx, c.Target.ID, run.StartedAt); err != nil {
 		return run, err
 	}
-	rec := &recorder{store: c.Store, target: c.Target, run: &run, clock: c.Clock, seen: map[string]bool{}}
+	rec := &recorder{store: c.Store, target: c.Target, run: &run, clock: c.Clock, seen: map[string]bool{},
+		hashOnly: c.HashOnlyContents}
 	walk := &fullWalk{source: c.Source, maxPages: c.MaxPages, maxRestarts: c.MaxRestarts, logger: c.Logger,
 		target: c.Target}
 	err = walk.run(ctx, rec)

@@ -150,7 +150,7 @@ func checkAgainstTruth(t *testing.T, w *world, pairs int, seed uint64) {
 
 	// The projections equal a rebuild from the event log.
 	snapshot := projectionSnapshot(t, w)
-	if err := w.store.RebuildProjections(ctx); err != nil {
+	if _, err := w.store.RebuildProjections(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if rebuilt := projectionSnapshot(t, w); !reflect.DeepEqual(snapshot, rebuilt) {

@@ -20,6 +20,8 @@ type recorder struct {
 	run    *store.Run
 	clock  func() time.Time
 	seen   map[string]bool // invocations already diffed in this run
+	// hashOnly: file bodies are not stored, only their hashes (in the events).
+	hashOnly bool
 }
 
 // batch is what one page transaction persists.
@@ -87,7 +89,7 @@ func (r *recorder) commit(ctx context.Context, b batch) error {
 	progress.Records += b.records
 	progress.Oversized += b.oversized
 	err := r.store.WithPage(ctx, r.target.ID, r.run.ID, func(p *store.Page) error {
-		w, err := persist(ctx, p, b)
+		w, err := persist(ctx, p, b, !r.hashOnly)
 		if err != nil {
 			return err
 		}
@@ -108,7 +110,7 @@ func (r *recorder) commit(ctx context.Context, b batch) error {
 
 // persist diffs a batch against the known state inside a page transaction
 // and writes the events, file contents and projections.
-func persist(ctx context.Context, p *store.Page, b batch) (written, error) {
+func persist(ctx context.Context, p *store.Page, b batch, saveContents bool) (written, error) {
 	var w written
 	ids := make([]string, 0, len(b.observed)+len(b.expired))
 	for _, inv := range b.observed {
@@ -143,7 +145,7 @@ func persist(ctx context.Context, p *store.Page, b batch) (written, error) {
 		if k == nil {
 			k = model.NewKnownInvocation(inv.InvokeID)
 		}
-		if k.Attributes.ContentSHA256 != inv.Attributes.ContentSHA256 {
+		if saveContents && k.Attributes.ContentSHA256 != inv.Attributes.ContentSHA256 {
 			if err := p.SaveContent(ctx, inv.Attributes.ContentSHA256, inv.Content); err != nil {
 				return w, err
 			}

@@ -41,6 +41,8 @@ type Runner struct {
 	API    source.Options
 	Clock  func() time.Time
 	Logger *slog.Logger
+	// HashOnlyContents: see Cycle.
+	HashOnlyContents bool
 
 	mu      sync.Mutex
 	api     source.Options // API with its credential resolved
@@ -121,7 +123,7 @@ func (r *Runner) one(ctx context.Context, account, region string, api source.Opt
 		res.Err = err
 		return res
 	}
-	c := &Cycle{Store: r.Store, Target: target, Source: src, Clock: r.Clock, Logger: logger}
+	c := &Cycle{Store: r.Store, Target: target, Source: src, Clock: r.Clock, Logger: logger, HashOnlyContents: r.HashOnlyContents}
 	res.Run, res.Err = c.Run(ctx)
 	if errors.Is(res.Err, ErrLeaseHeld) {
 		res.Skipped, res.Err = true, nil

@@ -3,95 +3,207 @@ package query
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 
+	"github.com/cloudassistant/sendfile-archive/model"
 	"github.com/cloudassistant/sendfile-archive/store"
 )
 
-// Problem names the first event at which a chain stops checking out.
+// Problem names the first event (or projection) at which the archive stops
+// checking out.
 type Problem struct {
 	TargetID int64  `json:"target_id"`
-	EventID  int64  `json:"event_id"` // 0 when the problem is at the end of the chain
+	EventID  int64  `json:"event_id,omitempty"` // 0 when the problem is not one event
+	Position int64  `json:"chain_position,omitempty"`
 	InvokeID string `json:"invoke_id,omitempty"`
 	Seq      int64  `json:"seq,omitempty"`
 	Reason   string `json:"reason"`
 }
 
 func (p Problem) String() string {
-	if p.EventID == 0 {
-		return fmt.Sprintf("target %d: %s", p.TargetID, p.Reason)
+	switch {
+	case p.EventID != 0:
+		return fmt.Sprintf("event %d (target %d, position %d, %s seq %d): %s", p.EventID, p.TargetID, p.Position,
+			p.InvokeID, p.Seq, p.Reason)
+	case p.InvokeID != "":
+		return fmt.Sprintf("projection of %s (target %d): %s", p.InvokeID, p.TargetID, p.Reason)
 	}
-	return fmt.Sprintf("event %d (target %d, %s seq %d): %s", p.EventID, p.TargetID, p.InvokeID, p.Seq, p.Reason)
+	return fmt.Sprintf("target %d: %s", p.TargetID, p.Reason)
 }
 
-// VerifyReport is the outcome of recomputing every chain.
+// VerifyReport is the outcome of recomputing every chain and every
+// projection.
 type VerifyReport struct {
-	Targets  int       `json:"targets"`
-	Events   int64     `json:"events"`
-	Problems []Problem `json:"problems"` // the first problem of each broken chain
+	Targets     int   `json:"targets"`
+	Events      int64 `json:"events"`
+	Invocations int64 `json:"invocations"`
+	// Problems holds the first problem of each broken chain, then the first
+	// projection that differs from the fold of the log.
+	Problems []Problem `json:"problems"`
 }
 
-// OK reports whether every chain checked out.
+// OK reports whether everything checked out.
 func (r VerifyReport) OK() bool { return len(r.Problems) == 0 }
 
 // Verify recomputes every target's hash chain from the stored events and
-// compares it with the stored hashes and with the chain head each target row
-// records. It reports the first bad event of each chain.
+// compares it with the stored hashes, positions and chain heads; then it
+// folds the log again and compares every projection with it. Everything is
+// read from one snapshot, so appends running meanwhile cannot confuse it.
 func (q *Querier) Verify(ctx context.Context) (VerifyReport, error) {
-	heads, err := q.Store.ChainHeads(ctx)
-	if err != nil {
-		return VerifyReport{}, err
-	}
-	type chain struct {
-		prev   []byte
-		length int64
-		broken bool
-	}
-	chains := map[int64]*chain{}
 	var rep VerifyReport
-	err = q.Store.ScanEvents(ctx, store.ByChain, func(e store.StoredEvent) error {
-		rep.Events++
-		c := chains[e.TargetID]
-		if c == nil {
-			c = &chain{prev: store.GenesisHash}
-			chains[e.TargetID] = c
+	err := q.Store.ReadSnapshot(ctx, func(s *store.Snapshot) error {
+		heads, err := s.ChainHeads(ctx)
+		if err != nil {
+			return err
 		}
-		c.length++
-		if c.broken {
-			return nil
+		rep.Targets = len(heads)
+		if err := verifyChains(ctx, s, heads, &rep); err != nil {
+			return err
 		}
-		bad := func(reason string) {
-			c.broken = true
-			rep.Problems = append(rep.Problems, Problem{TargetID: e.TargetID, EventID: e.ID, InvokeID: e.InvokeID, Seq: e.Seq, Reason: reason})
-		}
-		if !bytes.Equal(e.PrevHash, c.prev) {
-			bad("its prev_hash is not the hash of the event before it: an event was removed, inserted or moved here")
-			return nil
-		}
-		if !bytes.Equal(store.EventHash(c.prev, e.ChainFields()), e.Hash) {
-			bad("its contents do not match its hash: the event was altered")
-			return nil
-		}
-		c.prev = e.Hash
-		return nil
+		return verifyProjections(ctx, s, &rep)
 	})
 	if err != nil {
 		return rep, fmt.Errorf("verify: %w", err)
 	}
-	rep.Targets = len(heads)
-	for _, h := range heads {
-		c := chains[h.Target.ID]
-		if c == nil {
-			c = &chain{prev: store.GenesisHash}
+	return rep, nil
+}
+
+// chainState is one chain as verifyChains has read it so far.
+type chainState struct {
+	prev   []byte
+	length int64
+	broken bool
+}
+
+func verifyChains(ctx context.Context, s *store.Snapshot, heads []store.ChainHead, rep *VerifyReport) error {
+	events, err := s.Events(ctx, store.ByChain)
+	if err != nil {
+		return err
+	}
+	chains := map[int64]*chainState{}
+	for {
+		e, ok, err := events.Next(ctx)
+		if err != nil || !ok {
+			if err != nil {
+				return err
+			}
+			break
 		}
+		rep.Events++
+		c := chains[e.TargetID]
+		if c == nil {
+			c = &chainState{prev: store.GenesisHash}
+			chains[e.TargetID] = c
+		}
+		c.length++
 		if c.broken {
 			continue
 		}
-		if c.length != h.Length || !bytes.Equal(c.prev, h.Head) {
+		if reason := checkLink(c, e); reason != "" {
+			c.broken = true
+			rep.Problems = append(rep.Problems, Problem{TargetID: e.TargetID, EventID: e.ID, Position: e.ChainPosition,
+				InvokeID: e.InvokeID, Seq: e.Seq, Reason: reason})
+			continue
+		}
+		c.prev = e.Hash
+	}
+	for _, h := range heads {
+		c := chains[h.Target.ID]
+		if c == nil {
+			c = &chainState{prev: store.GenesisHash}
+		}
+		if !c.broken && (c.length != h.Length || !bytes.Equal(c.prev, h.Head)) {
 			rep.Problems = append(rep.Problems, Problem{TargetID: h.Target.ID, Reason: fmt.Sprintf(
 				"the chain has %d events ending in a different head than the %d events the target records: events at its end were removed or added",
 				c.length, h.Length)})
 		}
 	}
-	return rep, nil
+	return nil
+}
+
+// checkLink says why e does not extend the chain read so far ("" if it does).
+func checkLink(c *chainState, e store.StoredEvent) string {
+	switch {
+	case e.ChainPosition != c.length:
+		return fmt.Sprintf("it says it is at chain position %d but is event %d of the chain: an event was removed, inserted or moved here",
+			e.ChainPosition, c.length)
+	case !bytes.Equal(e.PrevHash, c.prev):
+		return "its prev_hash is not the hash of the event before it: an event was removed, inserted or moved here"
+	case !bytes.Equal(store.EventHash(c.prev, e.ChainFields()), e.Hash):
+		return "its contents do not match its hash: the event was altered"
+	}
+	return ""
+}
+
+// foldAll feeds every event of the cursor to the folder.
+func foldAll(ctx context.Context, events *store.EventCursor, f *store.Folder) error {
+	for {
+		e, ok, err := events.Next(ctx)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return f.Flush()
+		}
+		if err := f.Add(e); err != nil {
+			return err
+		}
+	}
+}
+
+// verifyProjections folds the log invocation by invocation and compares
+// each result with the stored projection, reporting the first difference.
+// Both sides are read in the same order from the same snapshot.
+func verifyProjections(ctx context.Context, s *store.Snapshot, rep *VerifyReport) error {
+	events, err := s.Events(ctx, store.ByInvocation)
+	if err != nil {
+		return err
+	}
+	projections, err := s.Projections(ctx)
+	if err != nil {
+		return err
+	}
+	var found *Problem
+	folder := store.NewFolder(func(targetID int64, k *model.KnownInvocation) error {
+		rep.Invocations++
+		if found != nil {
+			return nil
+		}
+		p, ok, err := projections.Next(ctx)
+		switch {
+		case err != nil:
+			return err
+		case !ok:
+			found = &Problem{TargetID: targetID, InvokeID: k.InvokeID, Reason: "the event log has it, the projections do not"}
+		case p.TargetID != targetID || p.Known.InvokeID != k.InvokeID:
+			found = &Problem{TargetID: targetID, InvokeID: k.InvokeID, Reason: fmt.Sprintf(
+				"the event log has it next, the projections have %s of target %d next: a projection is missing or added", p.Known.InvokeID, p.TargetID)}
+		default:
+			if d := p.Diff(k); d != "" {
+				found = &Problem{TargetID: targetID, InvokeID: k.InvokeID, Reason: d}
+			}
+		}
+		return nil
+	})
+	err = foldAll(ctx, events, folder)
+	var fe *store.FoldError
+	if errors.As(err, &fe) {
+		if found == nil {
+			found = &Problem{TargetID: fe.TargetID, InvokeID: fe.InvokeID, Reason: "its events do not fold: " + fe.Err.Error()}
+		}
+	} else if err != nil {
+		return err
+	}
+	if found == nil {
+		if p, ok, err := projections.Next(ctx); err != nil {
+			return err
+		} else if ok {
+			found = &Problem{TargetID: p.TargetID, InvokeID: p.Known.InvokeID, Reason: "a projection without any event in the log"}
+		}
+	}
+	if found != nil {
+		rep.Problems = append(rep.Problems, *found)
+	}
+	return nil
 }

@@ -78,8 +78,9 @@ func TestVerifyNamesFirstTamperedEvent(t *testing.T) {
 			from_status = o.from_status, to_status = o.to_status, occurred_at = o.occurred_at, recorded_at = o.recorded_at,
 			evidence = o.evidence, run_id = o.run_id, detail = o.detail, payload = o.payload, prev_hash = o.prev_hash, hash = o.hash
 			FROM o WHERE (e.id, o.id) IN ((%[1]d, %[1]d + 1), (%[1]d + 1, %[1]d))`, "removed, inserted or moved", same},
-		{"inserted event", `INSERT INTO archive.events (target_id, invoke_id, seq, type, occurred_at, recorded_at, evidence, payload, prev_hash, hash)
-			SELECT target_id, invoke_id, 1000, type, occurred_at, recorded_at, evidence, payload, prev_hash, hash FROM archive.events WHERE id = %d`,
+		{"inserted event", `INSERT INTO archive.events (target_id, invoke_id, seq, type, occurred_at, recorded_at, evidence, payload, prev_hash, hash, chain_position)
+			SELECT target_id, invoke_id, 1000, type, occurred_at, recorded_at, evidence, payload, prev_hash, hash,
+			       (SELECT max(chain_position) + 1 FROM archive.events) FROM archive.events WHERE id = %d`,
 			"removed, inserted or moved", none},
 	}
 	for _, tc := range cases {

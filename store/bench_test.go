@@ -43,7 +43,7 @@ func BenchmarkAppend(b *testing.B) {
 				Type: model.EventInstanceStatusChanged, FromStatus: "Running", ToStatus: "Success",
 				OccurredAt: t0.Add(time.Duration(seq) * time.Second), Evidence: model.EvidenceFinishTime, Payload: payload}
 			rows[j] = []any{target.ID, events[j].InvokeID, "i-bench", seq, events[j].Type, "Running", "Success",
-				events[j].OccurredAt, t0, events[j].Evidence, nil, nil, json.RawMessage(payload), store.GenesisHash, store.GenesisHash}
+				events[j].OccurredAt, t0, events[j].Evidence, nil, nil, json.RawMessage(payload), store.GenesisHash, store.GenesisHash, seq}
 		}
 		start := time.Now()
 		if err := st.WithPage(ctx, target.ID, 0, func(p *store.Page) error { return p.Append(ctx, events) }); err != nil {
@@ -54,7 +54,7 @@ func BenchmarkAppend(b *testing.B) {
 		if err := pgx.BeginFunc(ctx, st.Pool(), func(tx pgx.Tx) error {
 			_, err := tx.CopyFrom(ctx, pgx.Identifier{"bare_events"}, []string{
 				"target_id", "invoke_id", "instance_id", "seq", "type", "from_status", "to_status",
-				"occurred_at", "recorded_at", "evidence", "run_id", "detail", "payload", "prev_hash", "hash",
+				"occurred_at", "recorded_at", "evidence", "run_id", "detail", "payload", "prev_hash", "hash", "chain_position",
 			}, pgx.CopyFromRows(rows))
 			return err
 		}); err != nil {

@@ -13,12 +13,13 @@ import (
 // StoredEvent is an event as the archive holds it.
 type StoredEvent struct {
 	model.Event
-	ID         int64
-	TargetID   int64
-	RunID      int64 // 0 when the event was not written by an ingest run
-	RecordedAt time.Time
-	PrevHash   []byte
-	Hash       []byte
+	ID            int64
+	TargetID      int64
+	ChainPosition int64 // 1-based position in the target's chain
+	RunID         int64 // 0 when the event was not written by an ingest run
+	RecordedAt    time.Time
+	PrevHash      []byte
+	Hash          []byte
 }
 
 // ChainFields returns the hashed fields of a stored event. Detail and payload
@@ -31,36 +32,28 @@ func (e StoredEvent) ChainFields() ChainFields {
 	}
 }
 
-const eventColumns = `id, target_id, invoke_id, coalesce(instance_id, ''), seq, type, coalesce(from_status, ''),
+const eventColumns = `id, target_id, chain_position, invoke_id, coalesce(instance_id, ''), seq, type, coalesce(from_status, ''),
 	coalesce(to_status, ''), occurred_at, recorded_at, evidence, coalesce(run_id, 0), detail::text, payload::text,
 	prev_hash, hash`
 
 // eventScanner reuses its scan targets across rows, which matters when a
 // verification streams millions of them.
 type eventScanner struct {
-	e       StoredEvent
-	detail  *string
-	payload string
+	e StoredEvent
 }
 
 func (s *eventScanner) targets() []any {
 	e := &s.e
-	return []any{&e.ID, &e.TargetID, &e.InvokeID, &e.InstanceID, &e.Seq, &e.Type, &e.FromStatus, &e.ToStatus,
-		&e.OccurredAt, &e.RecordedAt, &e.Evidence, &e.RunID, &s.detail, &s.payload, &e.PrevHash, &e.Hash}
+	return []any{&e.ID, &e.TargetID, &e.ChainPosition, &e.InvokeID, &e.InstanceID, &e.Seq, &e.Type, &e.FromStatus, &e.ToStatus,
+		&e.OccurredAt, &e.RecordedAt, &e.Evidence, &e.RunID, (*[]byte)(&e.Detail), (*[]byte)(&e.Payload), &e.PrevHash, &e.Hash}
 }
 
-// event returns the row just scanned, with its own copies of every slice.
+// event returns the row just scanned. pgx gives every scanned slice fresh
+// memory, so the event shares nothing with the next row.
 func (s *eventScanner) event() StoredEvent {
 	e := s.e
 	e.OccurredAt = e.OccurredAt.UTC()
 	e.RecordedAt = e.RecordedAt.UTC()
-	e.Detail = nil
-	if s.detail != nil {
-		e.Detail = []byte(*s.detail)
-	}
-	e.Payload = []byte(s.payload)
-	e.PrevHash = append([]byte(nil), e.PrevHash...)
-	e.Hash = append([]byte(nil), e.Hash...)
 	return e
 }
 
@@ -88,7 +81,7 @@ func (s *Store) InvocationEvents(ctx context.Context, targetID int64, invokeID s
 type EventOrder int
 
 const (
-	// ByChain orders by target, then recording order: the hash chain's order.
+	// ByChain orders by target, then chain position: the hash chain's order.
 	ByChain EventOrder = iota
 	// ByInvocation orders by target, invocation, then sequence: the fold order.
 	ByInvocation
@@ -96,7 +89,7 @@ const (
 
 // ScanEvents streams the whole event log to fn without holding it in memory.
 func (s *Store) ScanEvents(ctx context.Context, order EventOrder, fn func(StoredEvent) error) error {
-	orderBy := "target_id, id"
+	orderBy := "target_id, chain_position"
 	if order == ByInvocation {
 		orderBy = "target_id, invoke_id, seq"
 	}
@@ -127,8 +120,10 @@ type ChainHead struct {
 }
 
 // ChainHeads returns every target's recorded chain head.
-func (s *Store) ChainHeads(ctx context.Context) ([]ChainHead, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, account, region, source, chain_head, chain_length FROM archive.targets ORDER BY id`)
+func (s *Store) ChainHeads(ctx context.Context) ([]ChainHead, error) { return chainHeads(ctx, s.pool) }
+
+func chainHeads(ctx context.Context, db DBTX) ([]ChainHead, error) {
+	rows, err := db.Query(ctx, `SELECT id, account, region, source, chain_head, chain_length FROM archive.targets ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("read chain heads: %w", interpretError(err))
 	}

@@ -119,14 +119,14 @@ func (p *Page) Append(ctx context.Context, events []model.Event) error {
 		rows = append(rows, []any{
 			p.targetID, e.InvokeID, nullable(e.InstanceID), e.Seq, string(e.Type), nullable(string(e.FromStatus)),
 			nullable(string(e.ToStatus)), occurred, p.recordedAt, string(e.Evidence), nullableID(p.runID), jsonValue(detail),
-			jsonValue(payload), p.head, hash,
+			jsonValue(payload), p.head, hash, p.length + 1,
 		})
 		p.head = hash
 		p.length++
 	}
 	n, err := p.tx.CopyFrom(ctx, pgx.Identifier{"archive", "events"}, []string{
 		"target_id", "invoke_id", "instance_id", "seq", "type", "from_status", "to_status",
-		"occurred_at", "recorded_at", "evidence", "run_id", "detail", "payload", "prev_hash", "hash",
+		"occurred_at", "recorded_at", "evidence", "run_id", "detail", "payload", "prev_hash", "hash", "chain_position",
 	}, pgx.CopyFromRows(rows))
 	if err != nil {
 		return fmt.Errorf("append %d events: %w", len(rows), interpretError(err))

@@ -12,6 +12,22 @@ import (
 	"github.com/cloudassistant/sendfile-archive/model"
 )
 
+// invocationColumns are an invocation's own projection columns.
+const invocationColumns = `i.invoke_id, i.name, i.description, i.content_sha256, i.content_type, i.target_dir,
+	i.file_owner, i.file_group, i.file_mode, i.overwrite, i.vm_count, i.creation_time, i.tags, i.reported_status,
+	i.disagreements, i.expired_at, i.last_seq, i.last_occurred_at`
+
+// knownColumns are the columns of an invocation's projection, its instances
+// folded in as a JSON array, in the order knownTargets scans them.
+const knownColumns = invocationColumns + `,
+	coalesce((SELECT jsonb_agg(jsonb_build_object(
+	            'instance_id', x.instance_id, 'status', x.status, 'status_since', x.status_since,
+	            'last_occurred_at', x.last_occurred_at, 'creation_time', x.creation_time,
+	            'start_time', x.start_time, 'finish_time', x.finish_time,
+	            'error_code', x.error_code, 'error_info', x.error_info))
+	          FROM archive.instances x
+	          WHERE x.target_id = i.target_id AND x.invoke_id = i.invoke_id), '[]'::jsonb)`
+
 // loadKnown reads the projections of the given invocations in one query, the
 // instances folded in as a JSON array.
 func loadKnown(ctx context.Context, db DBTX, targetID int64, invokeIDs []string) (map[string]*model.KnownInvocation, error) {
@@ -19,18 +35,7 @@ func loadKnown(ctx context.Context, db DBTX, targetID int64, invokeIDs []string)
 	if len(invokeIDs) == 0 {
 		return out, nil
 	}
-	rows, err := db.Query(ctx, `
-		SELECT i.invoke_id, i.name, i.description, i.content_sha256, i.content_type, i.target_dir, i.file_owner,
-		       i.file_group, i.file_mode, i.overwrite, i.vm_count, i.creation_time, i.tags, i.reported_status,
-		       i.disagreements, i.expired_at, i.last_seq, i.last_occurred_at,
-		       coalesce((SELECT jsonb_agg(jsonb_build_object(
-		                   'instance_id', x.instance_id, 'status', x.status, 'status_since', x.status_since,
-		                   'last_occurred_at', x.last_occurred_at, 'creation_time', x.creation_time,
-		                   'start_time', x.start_time, 'finish_time', x.finish_time,
-		                   'error_code', x.error_code, 'error_info', x.error_info))
-		                 FROM archive.instances x
-		                 WHERE x.target_id = i.target_id AND x.invoke_id = i.invoke_id), '[]'::jsonb)
-		FROM archive.invocations i
+	rows, err := db.Query(ctx, `SELECT `+knownColumns+` FROM archive.invocations i
 		WHERE i.target_id = $1 AND i.invoke_id = ANY ($2)`, targetID, invokeIDs)
 	if err != nil {
 		return nil, fmt.Errorf("load known state: %w", interpretError(err))
@@ -45,16 +50,35 @@ func loadKnown(ctx context.Context, db DBTX, targetID int64, invokeIDs []string)
 	return out, nil
 }
 
-// scanKnown reads one row of loadKnown's query into a known state.
+// scanKnown reads one row of knownColumns into a known state.
 func scanKnown(row pgx.CollectableRow) (*model.KnownInvocation, error) {
-	k := &model.KnownInvocation{Instances: map[string]*model.KnownInstance{}}
-	var tags, instances []byte
-	a := &k.Attributes
-	if err := row.Scan(&k.InvokeID, &a.Name, &a.Description, &a.ContentSHA256, &a.ContentType, &a.TargetDir,
-		&a.FileOwner, &a.FileGroup, &a.FileMode, &a.Overwrite, &a.VMCount, &a.CreationTime, &tags,
-		&k.ReportedStatus, &k.Disagreements, &k.ExpiredAt, &k.LastSeq, &k.LastOccurredAt, &instances); err != nil {
+	var kr knownRow
+	if err := row.Scan(kr.targets()...); err != nil {
 		return nil, err
 	}
+	return kr.known()
+}
+
+// knownRow holds the scan targets of knownColumns.
+type knownRow struct {
+	k               model.KnownInvocation
+	tags, instances []byte
+}
+
+func (kr *knownRow) targets() []any {
+	k, a := &kr.k, &kr.k.Attributes
+	return []any{&k.InvokeID, &a.Name, &a.Description, &a.ContentSHA256, &a.ContentType, &a.TargetDir,
+		&a.FileOwner, &a.FileGroup, &a.FileMode, &a.Overwrite, &a.VMCount, &a.CreationTime, &kr.tags,
+		&k.ReportedStatus, &k.Disagreements, &k.ExpiredAt, &k.LastSeq, &k.LastOccurredAt, &kr.instances}
+}
+
+// known decodes the scanned row.
+func (kr *knownRow) known() (*model.KnownInvocation, error) {
+	k := &model.KnownInvocation{}
+	*k = kr.k
+	k.Instances = map[string]*model.KnownInstance{}
+	a := &k.Attributes
+	tags, instances := kr.tags, kr.instances
 	utcPtr(&a.CreationTime)
 	utcPtr(&k.ExpiredAt)
 	k.LastOccurredAt = k.LastOccurredAt.UTC()

@@ -10,81 +10,142 @@ import (
 	"github.com/cloudassistant/sendfile-archive/model"
 )
 
-// Fold replays stored events (ordered by target, invocation, sequence) into
-// known states, grouping the events of one observation (same invocation, run
-// and recording time) the way ingest applied them. fn receives each
-// invocation's final state.
-func Fold(events []StoredEvent, fn func(targetID int64, k *model.KnownInvocation) error) error {
-	var k *model.KnownInvocation
-	var target int64
-	var batch []model.Event
-	var batchRun int64
-	var batchAt time.Time
-	flushBatch := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		err := k.Apply(batch)
-		batch = batch[:0]
-		return err
-	}
-	flush := func() error {
-		if k == nil {
-			return nil
-		}
-		if err := flushBatch(); err != nil {
+// Folder replays stored events, ordered by target, invocation and sequence,
+// into known states one invocation at a time, grouping the events of one
+// observation (same run and recording time) the way ingest applied them. It
+// holds one invocation in memory, however long the log.
+type Folder struct {
+	emit     func(targetID int64, k *model.KnownInvocation) error
+	k        *model.KnownInvocation
+	target   int64
+	batch    []model.Event
+	batchRun int64
+	batchAt  time.Time
+}
+
+// NewFolder returns a folder that hands each invocation's final state to emit.
+func NewFolder(emit func(targetID int64, k *model.KnownInvocation) error) *Folder {
+	return &Folder{emit: emit}
+}
+
+// Add folds the next event.
+func (f *Folder) Add(e StoredEvent) error {
+	if f.k == nil || e.TargetID != f.target || e.InvokeID != f.k.InvokeID {
+		if err := f.Flush(); err != nil {
 			return err
 		}
-		return fn(target, k)
-	}
-	for _, e := range events {
-		if k == nil || e.TargetID != target || e.InvokeID != k.InvokeID {
-			if err := flush(); err != nil {
-				return err
-			}
-			k, target = model.NewKnownInvocation(e.InvokeID), e.TargetID
-		} else if e.RunID != batchRun || !e.RecordedAt.Equal(batchAt) {
-			if err := flushBatch(); err != nil {
-				return err
-			}
+		f.k, f.target = model.NewKnownInvocation(e.InvokeID), e.TargetID
+	} else if e.RunID != f.batchRun || !e.RecordedAt.Equal(f.batchAt) {
+		if err := f.applyBatch(); err != nil {
+			return err
 		}
-		batchRun, batchAt = e.RunID, e.RecordedAt
-		batch = append(batch, e.Event)
 	}
-	return flush()
+	f.batchRun, f.batchAt = e.RunID, e.RecordedAt
+	f.batch = append(f.batch, e.Event)
+	return nil
+}
+
+func (f *Folder) applyBatch() error {
+	if len(f.batch) == 0 {
+		return nil
+	}
+	err := f.k.Apply(f.batch)
+	f.batch = f.batch[:0]
+	if err != nil {
+		return &FoldError{TargetID: f.target, InvokeID: f.k.InvokeID, Err: err}
+	}
+	return nil
+}
+
+// FoldError means an invocation's events do not fold (a sequence gap, an
+// undecodable detail): the log itself is damaged.
+type FoldError struct {
+	TargetID int64
+	InvokeID string
+	Err      error
+}
+
+func (e *FoldError) Error() string {
+	return fmt.Sprintf("fold %s (target %d): %v", e.InvokeID, e.TargetID, e.Err)
+}
+func (e *FoldError) Unwrap() error { return e.Err }
+
+// Flush finishes the invocation in progress and emits it.
+func (f *Folder) Flush() error {
+	if f.k == nil {
+		return nil
+	}
+	if err := f.applyBatch(); err != nil {
+		return err
+	}
+	k := f.k
+	f.k = nil
+	return f.emit(f.target, k)
+}
+
+// Fold replays a slice of stored events (see Folder).
+func Fold(events []StoredEvent, fn func(targetID int64, k *model.KnownInvocation) error) error {
+	f := NewFolder(fn)
+	for _, e := range events {
+		if err := f.Add(e); err != nil {
+			return err
+		}
+	}
+	return f.Flush()
 }
 
 // RebuildProjections discards the projections and folds them again from the
-// event log, in one transaction.
-func (s *Store) RebuildProjections(ctx context.Context) error {
-	var all []StoredEvent
-	if err := s.ScanEvents(ctx, ByInvocation, func(e StoredEvent) error {
-		all = append(all, e)
-		return nil
-	}); err != nil {
-		return err
-	}
-	return s.inTx(ctx, func(tx pgx.Tx) error {
+// event log in one streaming pass and one transaction. Appends wait while it
+// runs (the event table is share-locked), so the rebuilt state is exactly
+// the log's; memory holds one invocation and one batch of projections.
+// It returns the number of invocations rebuilt.
+func (s *Store) RebuildProjections(ctx context.Context) (int, error) {
+	n := 0
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `LOCK TABLE archive.events IN SHARE MODE`); err != nil {
+			return fmt.Errorf("lock the event log: %w", interpretError(err))
+		}
 		if _, err := tx.Exec(ctx, `DELETE FROM archive.instances; DELETE FROM archive.invocations`); err != nil {
 			return fmt.Errorf("clear projections: %w", interpretError(err))
 		}
-		pending := map[int64][]*model.KnownInvocation{}
-		if err := Fold(all, func(targetID int64, k *model.KnownInvocation) error {
-			pending[targetID] = append(pending[targetID], k)
-			if len(pending[targetID]) >= 500 {
-				err := saveProjections(ctx, tx, targetID, pending[targetID])
-				pending[targetID] = nil
+		events, err := newEventCursor(ctx, tx, 1, `SELECT `+eventColumns+` FROM archive.events ORDER BY target_id, invoke_id, seq`)
+		if err != nil {
+			return err
+		}
+		var pending []*model.KnownInvocation
+		var pendingTarget int64
+		save := func() error {
+			err := saveProjections(ctx, tx, pendingTarget, pending)
+			pending = pending[:0]
+			return err
+		}
+		f := NewFolder(func(targetID int64, k *model.KnownInvocation) error {
+			n++
+			if targetID != pendingTarget || len(pending) >= 500 {
+				if err := save(); err != nil {
+					return err
+				}
+			}
+			pendingTarget = targetID
+			pending = append(pending, k)
+			return nil
+		})
+		for {
+			e, ok, err := events.Next(ctx)
+			if err != nil {
 				return err
 			}
-			return nil
-		}); err != nil {
+			if !ok {
+				break
+			}
+			if err := f.Add(e); err != nil {
+				return fmt.Errorf("rebuild projections: %w", err)
+			}
+		}
+		if err := f.Flush(); err != nil {
 			return fmt.Errorf("rebuild projections: %w", err)
 		}
-		for targetID, ks := range pending {
-			if err := saveProjections(ctx, tx, targetID, ks); err != nil {
-				return err
-			}
-		}
-		return nil
+		return save()
 	})
+	return n, err
 }

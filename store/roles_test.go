@@ -57,7 +57,7 @@ func TestRolesGrantLeastPrivilege(t *testing.T) {
 	}
 	login := func(group string) *pgx.Conn { return loginIn(t, owner, url, group) }
 	insert := fmt.Sprintf(`INSERT INTO archive.events (target_id, invoke_id, seq, type, occurred_at, recorded_at, evidence,
-		payload, prev_hash, hash) VALUES (%d, 'f-roles', 1, 'invocation_discovered', now(), now(), 'observed', '{}', '\x00', '\x00')`, targetID)
+		payload, prev_hash, hash, chain_position) VALUES (%d, 'f-roles', 1, 'invocation_discovered', now(), now(), 'observed', '{}', '\x00', '\x00', 1)`, targetID)
 	denied := func(c *pgx.Conn, stmt string) {
 		t.Helper()
 		_, err := c.Exec(ctx, stmt)
@@ -145,5 +145,36 @@ func TestLaterTablesReadableByReader(t *testing.T) {
 	}
 	if _, err := reader.Exec(ctx, `INSERT INTO archive.added_later VALUES (9)`); err == nil {
 		t.Fatal("archive_reader may write a table added later")
+	}
+}
+
+// File contents can hold secrets: archive_reader cannot read them,
+// archive_content_reader can.
+func TestContentsNeedTheirOwnRole(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := storetest.URL(t)
+	owner, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close(ctx)
+	if _, err := owner.Exec(ctx, `INSERT INTO archive.contents (sha256, content, bytes) VALUES ('abc', 'password=hunter2', 16)`); err != nil {
+		t.Fatal(err)
+	}
+	reader := loginIn(t, owner, url, "archive_reader")
+	var n int
+	_, err = reader.Exec(ctx, `SELECT content FROM archive.contents`)
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "42501" {
+		t.Fatalf("archive_reader reads contents: %v", err)
+	}
+	if err := reader.QueryRow(ctx, `SELECT count(*) FROM archive.sends`).Scan(&n); err != nil {
+		t.Fatalf("archive_reader cannot read sends any more: %v", err)
+	}
+	contents := loginIn(t, owner, url, "archive_content_reader")
+	var body string
+	if err := contents.QueryRow(ctx, `SELECT content FROM archive.contents WHERE sha256 = 'abc'`).Scan(&body); err != nil || body != "password=hunter2" {
+		t.Fatalf("archive_content_reader: %q %v", body, err)
 	}
 }

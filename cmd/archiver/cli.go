@@ -94,7 +94,8 @@ func (a *app) rootCommand() *cobra.Command {
 		return usagef("%s: %v; run '%s --help'", cmd.Name(), err, cmd.CommandPath())
 	})
 	root.AddCommand(a.migrateCommand(), a.ingestCommand(), a.runCommand(), a.statusCommand(), a.historyCommand(),
-		a.reportCommand(), a.verifyCommand(), a.coverageCommand(), a.simCommand(), a.demoCommand())
+		a.reportCommand(), a.exportCommand(), a.verifyCommand(), a.verifyExportCommand(), a.checkpointCommand(),
+		a.keygenCommand(), a.rebuildCommand(), a.coverageCommand(), a.simCommand(), a.demoCommand())
 	return root
 }
 

@@ -1,16 +1,21 @@
 package main
 
 import (
+	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"os"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/cloudassistant/sendfile-archive/audit"
 	"github.com/cloudassistant/sendfile-archive/ingest"
 	"github.com/cloudassistant/sendfile-archive/ingest/schedule"
 	"github.com/cloudassistant/sendfile-archive/ingest/source"
+	"github.com/cloudassistant/sendfile-archive/signing"
 	"github.com/cloudassistant/sendfile-archive/store"
 )
 
@@ -57,7 +62,7 @@ func (a *app) runner(cmd *cobra.Command, flags *configFlags) (config, *ingest.Ru
 	if err != nil {
 		return cfg, nil, err
 	}
-	return cfg, &ingest.Runner{Store: st, Regions: cfg.Regions, Logger: logger,
+	return cfg, &ingest.Runner{Store: st, Regions: cfg.Regions, Logger: logger, HashOnlyContents: cfg.Contents == "hashes",
 		API: source.Options{Endpoint: cfg.Endpoint, Timeout: cfg.Timeout.Duration}}, nil
 }
 
@@ -91,6 +96,9 @@ func (a *app) runCommand() *cobra.Command {
 				return err
 			}
 			d := &schedule.Daemon{Runner: runner, Schedule: cfg.Schedule, Listen: cfg.Listen, Logger: runner.Logger}
+			if d.AfterCycle, err = checkpointer(runner.Store, cfg); err != nil {
+				return err
+			}
 			return d.Run(cmd.Context())
 		},
 	}
@@ -169,4 +177,34 @@ func (a *app) migrate(cmd *cobra.Command, st *store.Store, action string, destro
 		}
 	}
 	return nil
+}
+
+// checkpointer returns what the daemon runs after each cycle to write a
+// checkpoint into the configured directory once one is due (nil when no
+// directory is configured). The interval counts from the last checkpoint the
+// archive recorded, so restarts do not reset it.
+func checkpointer(st *store.Store, cfg config) (func(ctx context.Context) error, error) {
+	if cfg.CheckpointDir == "" {
+		return nil, nil
+	}
+	if err := os.MkdirAll(cfg.CheckpointDir, 0o755); err != nil {
+		return nil, usageError{fieldError{"checkpoint_dir", err}}
+	}
+	var key ed25519.PrivateKey
+	if cfg.CheckpointKey != "" {
+		k, err := signing.LoadPrivateKey(cfg.CheckpointKey)
+		if err != nil {
+			return nil, usageError{fieldError{"checkpoint_key", err}}
+		}
+		key = k
+	}
+	return func(ctx context.Context) error {
+		last, err := st.LastCheckpoint(ctx)
+		if err != nil || time.Since(last) < cfg.CheckpointEvery.Duration {
+			return err
+		}
+		now := time.Now()
+		_, err = audit.MakeCheckpoint(ctx, st, checkpointPath(cfg.CheckpointDir, now), key, now)
+		return err
+	}, nil
 }

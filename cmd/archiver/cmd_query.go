@@ -211,35 +211,6 @@ func (a *app) printReport(at time.Time, rows []query.ReportRow, format string) e
 	return tw.Flush()
 }
 
-func (a *app) verifyCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "verify",
-		Short: "recompute every hash chain; exit 0 only if all check out (5 on a mismatch)",
-		Args:  noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			q, err := a.querier(cmd)
-			if err != nil {
-				return err
-			}
-			started := time.Now()
-			rep, err := q.Verify(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if !rep.OK() {
-				for _, p := range rep.Problems {
-					fmt.Fprintf(a.stdout, "BROKEN %s\n", p)
-				}
-				return exitError{exitMismatch, fmt.Errorf("verify: %d of %d chains are broken; the first bad event of each is listed above",
-					len(rep.Problems), rep.Targets)}
-			}
-			fmt.Fprintf(a.stdout, "ok: %d events in %d chains check out (%s)\n", rep.Events, rep.Targets,
-				time.Since(started).Round(time.Millisecond))
-			return nil
-		},
-	}
-}
-
 func (a *app) coverageCommand() *cobra.Command {
 	var format string
 	cmd := &cobra.Command{

@@ -25,6 +25,14 @@ type config struct {
 	Schedule string   `json:"schedule"`
 	Listen   string   `json:"listen"`
 	Timeout  duration `json:"timeout"`
+	// Checkpoints written by the daemon: a directory (empty: none), how
+	// often, and the key to sign them with (empty: unsigned).
+	CheckpointDir   string   `json:"checkpoint_dir"`
+	CheckpointEvery duration `json:"checkpoint_every"`
+	CheckpointKey   string   `json:"checkpoint_key"`
+	// Contents is "store" (file bodies kept once per SHA-256) or "hashes"
+	// (only their hashes, for sites that must not keep what was pushed).
+	Contents string `json:"contents"`
 }
 
 // duration reads "30s"-style strings from JSON.
@@ -44,7 +52,8 @@ func (d *duration) UnmarshalJSON(b []byte) error {
 }
 
 func defaultConfig() config {
-	return config{Schedule: "*/10 * * * *", Listen: ":9090", Timeout: duration{15 * time.Second}}
+	return config{Schedule: "*/10 * * * *", Listen: ":9090", Timeout: duration{15 * time.Second},
+		CheckpointEvery: duration{24 * time.Hour}, Contents: "store"}
 }
 
 // fieldError names the config field that is wrong and keeps why.
@@ -88,12 +97,28 @@ func (c *config) loadEnv() error {
 	if v, ok := os.LookupEnv("ARCHIVER_LISTEN"); ok {
 		c.Listen = v
 	}
-	if v, ok := os.LookupEnv("ARCHIVER_TIMEOUT"); ok {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return usageError{fieldErrorf("timeout", "ARCHIVER_TIMEOUT %q is not a duration such as 15s", v)}
+	if v, ok := os.LookupEnv("ARCHIVER_CHECKPOINT_DIR"); ok {
+		c.CheckpointDir = v
+	}
+	if v, ok := os.LookupEnv("ARCHIVER_CONTENTS"); ok {
+		c.Contents = v
+	}
+	if v, ok := os.LookupEnv("ARCHIVER_CHECKPOINT_KEY"); ok {
+		c.CheckpointKey = v
+	}
+	for _, d := range []struct {
+		env, field string
+		dst        *time.Duration
+	}{{"ARCHIVER_TIMEOUT", "timeout", &c.Timeout.Duration}, {"ARCHIVER_CHECKPOINT_EVERY", "checkpoint_every", &c.CheckpointEvery.Duration}} {
+		v, ok := os.LookupEnv(d.env)
+		if !ok {
+			continue
 		}
-		c.Timeout.Duration = d
+		parsed, err := time.ParseDuration(v)
+		if err != nil {
+			return usageError{fieldErrorf(d.field, "%s %q is not a duration such as 15s", d.env, v)}
+		}
+		*d.dst = parsed
 	}
 	return nil
 }
@@ -104,7 +129,8 @@ func (c *config) loadEnv() error {
 type configFlags struct {
 	daemon                                    bool
 	file, regions, endpoint, schedule, listen string
-	timeout                                   time.Duration
+	timeout, checkpointEvery                  time.Duration
+	checkpointDir, checkpointKey, contents    string
 }
 
 func (f *configFlags) register(cmd *cobra.Command, daemon bool) {
@@ -114,9 +140,13 @@ func (f *configFlags) register(cmd *cobra.Command, daemon bool) {
 	fl.StringVar(&f.regions, "regions", "", "comma-separated region ids to archive (default $ARCHIVER_REGIONS)")
 	fl.StringVar(&f.endpoint, "endpoint", "", "API endpoint URL instead of each product's public endpoint, e.g. http://127.0.0.1:8099 (default $ARCHIVER_ENDPOINT)")
 	fl.DurationVar(&f.timeout, "timeout", 0, "timeout of one API call (default $ARCHIVER_TIMEOUT or 15s)")
+	fl.StringVar(&f.contents, "contents", "", "store: keep file bodies; hashes: keep only their SHA-256 (default $ARCHIVER_CONTENTS or store)")
 	if daemon {
 		fl.StringVar(&f.schedule, "schedule", "", "cron schedule, e.g. \"*/10 * * * *\" or \"@every 5m\" (default $ARCHIVER_SCHEDULE or */10 * * * *)")
 		fl.StringVar(&f.listen, "listen", "", "address for /healthz and /metrics; \"off\" disables (default $ARCHIVER_LISTEN or :9090)")
+		fl.StringVar(&f.checkpointDir, "checkpoint-dir", "", "write a checkpoint into this directory on a schedule (default $ARCHIVER_CHECKPOINT_DIR; none)")
+		fl.DurationVar(&f.checkpointEvery, "checkpoint-every", 0, "how often to write a checkpoint (default $ARCHIVER_CHECKPOINT_EVERY or 24h)")
+		fl.StringVar(&f.checkpointKey, "checkpoint-key", "", "Ed25519 private key to sign checkpoints with (default $ARCHIVER_CHECKPOINT_KEY; unsigned)")
 	}
 }
 
@@ -142,11 +172,23 @@ func (f *configFlags) build(cmd *cobra.Command) (config, error) {
 	if set("timeout") {
 		cfg.Timeout.Duration = f.timeout
 	}
+	if set("contents") {
+		cfg.Contents = f.contents
+	}
 	if f.daemon && set("schedule") {
 		cfg.Schedule = f.schedule
 	}
 	if f.daemon && set("listen") {
 		cfg.Listen = f.listen
+	}
+	if f.daemon && set("checkpoint-dir") {
+		cfg.CheckpointDir = f.checkpointDir
+	}
+	if f.daemon && set("checkpoint-every") {
+		cfg.CheckpointEvery.Duration = f.checkpointEvery
+	}
+	if f.daemon && set("checkpoint-key") {
+		cfg.CheckpointKey = f.checkpointKey
 	}
 	if cfg.Listen == "off" {
 		cfg.Listen = ""
@@ -182,6 +224,15 @@ func (c config) Validate(daemon bool) error {
 		if _, err := schedule.ParseSchedule(c.Schedule); err != nil {
 			errs = append(errs, fieldError{"schedule", fmt.Errorf("%q is not a cron spec such as \"*/10 * * * *\" or \"@every 5m\": %w", c.Schedule, err)})
 		}
+	}
+	if daemon && c.CheckpointEvery.Duration <= 0 {
+		errs = append(errs, fieldErrorf("checkpoint_every", "%s is not a usable interval: it must be positive", c.CheckpointEvery.Duration))
+	}
+	if c.CheckpointKey != "" && c.CheckpointDir == "" {
+		errs = append(errs, fieldErrorf("checkpoint_key", "is set, but checkpoint_dir is not: there is nowhere to write signed checkpoints"))
+	}
+	if c.Contents != "store" && c.Contents != "hashes" {
+		errs = append(errs, fieldErrorf("contents", "%q is neither store nor hashes", c.Contents))
 	}
 	if c.Timeout.Duration <= 0 {
 		errs = append(errs, fieldErrorf("timeout", "%s is not a usable API call timeout: it must be positive", c.Timeout.Duration))

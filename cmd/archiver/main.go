@@ -11,6 +11,9 @@ import (
 )
 
 func main() {
+	// A file size limit (ulimit -f) must fail a write with an error the
+	// export cleans up after, not kill the process mid-file.
+	signal.Ignore(syscall.SIGXFSZ)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

@@ -33,6 +33,9 @@ type Daemon struct {
 	Schedule string
 	Listen   string // address for /healthz and /metrics; "" disables
 	Logger   *slog.Logger
+	// AfterCycle, when set, runs after every cycle that was not cut short
+	// (the checkpoint writer); its errors are logged, not fatal.
+	AfterCycle func(ctx context.Context) error
 
 	metrics *metrics
 	health  health
@@ -75,6 +78,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}
 		if errors.Is(err, store.ErrNotMigrated) {
 			stop(err)
+			return
+		}
+		if d.AfterCycle != nil && ctx.Err() == nil {
+			if err := d.AfterCycle(ctx); err != nil {
+				logger.Error("after the cycle", "err", err)
+			}
 		}
 	}
 	c := cron.New(cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger)))
