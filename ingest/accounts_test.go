@@ -3,14 +3,19 @@ package ingest_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/cloudassistant/sendfile-archive/cloudsim"
 	"github.com/cloudassistant/sendfile-archive/harness"
 	"github.com/cloudassistant/sendfile-archive/ingest"
 	"github.com/cloudassistant/sendfile-archive/ingest/source"
+	"github.com/cloudassistant/sendfile-archive/migrations"
 	"github.com/cloudassistant/sendfile-archive/model"
 	"github.com/cloudassistant/sendfile-archive/store/storetest"
 )
@@ -134,5 +139,50 @@ func TestHashOnlyContents(t *testing.T) {
 	}
 	if bodies != 0 || hashed == 0 {
 		t.Fatalf("%d bodies stored, %d sends with a hash; want none and some", bodies, hashed)
+	}
+}
+
+// An archive made before the status intervals existed gets them when it is
+// migrated: `migrate up` folds them from its events, equal to the ones kept
+// up incrementally.
+func TestIntervalsBackfilledOnUpgrade(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newWorld(t, cloudsim.Config{Seed: 5, SendsPerDay: 40})
+	w.poll(t, 3*24*time.Hour, 12*time.Hour)
+	intervals := func() []string {
+		rows, err := w.store.Pool().Query(ctx, `SELECT to_jsonb(v)::text FROM archive.instance_intervals v
+			UNION ALL SELECT to_jsonb(s)::text FROM archive.send_intervals s ORDER BY 1`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	before := intervals()
+	if len(before) == 0 {
+		t.Fatal("no intervals kept while ingesting")
+	}
+	db := stdlib.OpenDBFromPool(w.store.Pool())
+	defer db.Close()
+	p, err := migrations.NewProvider(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DownTo(ctx, 4); err != nil {
+		t.Fatal(err)
+	}
+	res, err := w.store.MigrateUp(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := res[len(res)-1].Path; !strings.Contains(last, "rebuilt the projections") {
+		t.Fatalf("migrate up did not rebuild: %+v", res)
+	}
+	if after := intervals(); !reflect.DeepEqual(before, after) {
+		t.Fatalf("backfilled intervals (%d rows) differ from the incremental ones (%d rows)", len(after), len(before))
 	}
 }

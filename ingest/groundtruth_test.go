@@ -133,6 +133,34 @@ func checkAgainstTruth(t *testing.T, w *world, pairs int, seed uint64) {
 			t.Errorf("%s at %s: SQL says %s %v, Go says %s %v", s.InvokeID, at.Format(time.RFC3339),
 				sqlAgg, sqlInst, got.Status, gotInst)
 		}
+		// The same in SQL folded from the events ("as known" far in the
+		// future), not from the intervals.
+		foldAgg, foldInst := sqlStatusKnownAt(t, w, s.InvokeID, at, now.Add(365*24*time.Hour))
+		if foldAgg != sqlAgg || !reflect.DeepEqual(foldInst, sqlInst) {
+			t.Errorf("%s at %s: the intervals say %s %v, the events %s %v", s.InvokeID, at.Format(time.RFC3339),
+				sqlAgg, sqlInst, foldAgg, foldInst)
+		}
+	}
+	// The fleet report at a few instants counts exactly the truth.
+	for _, frac := range []int64{3, 2, 1} {
+		at := w.sim.Config().Start.Add(now.Sub(w.sim.Config().Start) / time.Duration(frac)).Add(-time.Minute)
+		want := map[string]int64{}
+		for _, s := range sends {
+			if agg, _, ok := w.sim.StatusAt(s.InvokeID, at); ok {
+				want[agg]++
+			}
+		}
+		rows, err := q.Report(ctx, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int64{}
+		for _, r := range rows {
+			got[string(r.Status)] += r.Sends
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("report at %s: %v, truth %v", at.Format(time.RFC3339), got, want)
+		}
 	}
 	if compared < 500 {
 		t.Errorf("only %d pairs compared (want at least 500)", compared)
@@ -182,13 +210,24 @@ func at(rows []string, i int) string {
 
 func sqlStatusAt(t *testing.T, w *world, invokeID string, at time.Time) (string, map[string]string) {
 	t.Helper()
+	return sqlStatusKnownAt(t, w, invokeID, at, time.Time{})
+}
+
+// sqlStatusKnownAt asks the SQL functions, as known at knownAt (zero: the
+// default, everything recorded).
+func sqlStatusKnownAt(t *testing.T, w *world, invokeID string, at, knownAt time.Time) (string, map[string]string) {
+	t.Helper()
 	ctx := context.Background()
+	known := any("infinity")
+	if !knownAt.IsZero() {
+		known = knownAt
+	}
 	var agg *string
-	if err := w.store.Pool().QueryRow(ctx, `SELECT archive.invocation_status_at($1, $2)`, invokeID, at).Scan(&agg); err != nil {
+	if err := w.store.Pool().QueryRow(ctx, `SELECT archive.invocation_status_at($1, $2, $3::timestamptz)`, invokeID, at, known).Scan(&agg); err != nil {
 		t.Fatal(err)
 	}
 	inst := map[string]string{}
-	rows, err := w.store.Pool().Query(ctx, `SELECT instance_id, status FROM archive.instance_status_at($1, $2)`, invokeID, at)
+	rows, err := w.store.Pool().Query(ctx, `SELECT instance_id, status FROM archive.instance_status_at($1, $2, $3::timestamptz)`, invokeID, at, known)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,6 +250,8 @@ func projectionSnapshot(t *testing.T, w *world) []string {
 	rows, err := w.store.Pool().Query(context.Background(), `
 		SELECT to_jsonb(i)::text FROM archive.invocations i
 		UNION ALL SELECT to_jsonb(x)::text FROM archive.instances x
+		UNION ALL SELECT to_jsonb(v)::text FROM archive.instance_intervals v
+		UNION ALL SELECT to_jsonb(s)::text FROM archive.send_intervals s
 		ORDER BY 1`)
 	if err != nil {
 		t.Fatal(err)

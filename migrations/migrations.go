@@ -41,6 +41,11 @@ const VersionTable = "archive.goose_db_version"
 // that exists nowhere else, so Down refuses it unless told to destroy.
 var destructiveDowns = []int64{1}
 
+// RebuildAfter lists the migrations that add projections the archive must
+// fold from its existing events (the status intervals): after applying one,
+// `archiver migrate` rebuilds the projections.
+var RebuildAfter = []int64{5}
+
 // ErrWouldDestroy means a rollback would drop archived history.
 var ErrWouldDestroy = errors.New("rolling back would destroy the archive")
 

@@ -22,6 +22,10 @@ type KnownInvocation struct {
 	// differed from the one the cloud reported.
 	Disagreements int64
 	Instances     map[string]*KnownInstance
+	// Changes lists the instance state changes the events applied since it
+	// was last cleared, in order: what the store turns into validity
+	// intervals. The caller that persists them clears it.
+	Changes []InstanceChange
 }
 
 // KnownInstance is the known state of one instance of an invocation.
@@ -100,6 +104,8 @@ func (k *KnownInvocation) apply(e Event) error {
 	if e.OccurredAt.After(in.LastOccurredAt) {
 		in.LastOccurredAt = e.OccurredAt
 	}
+	before, had := in.State()
+	defer k.recordChange(e.InstanceID, in, before, had, e.OccurredAt)
 	switch e.Type {
 	case EventInstanceDiscovered, EventInstanceDetailsChanged:
 		var d Details

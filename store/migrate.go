@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
@@ -32,8 +33,21 @@ func (s *Store) MigrateUp(ctx context.Context) ([]Migration, error) {
 		return nil, s.migrationError(ctx, err)
 	}
 	out := make([]Migration, 0, len(res))
+	rebuild := false
 	for _, r := range res {
 		out = append(out, Migration{Path: r.Source.Path, Duration: r.Duration})
+		rebuild = rebuild || slices.Contains(migrations.RebuildAfter, r.Source.Version)
+	}
+	if rebuild {
+		started := time.Now()
+		n, err := s.RebuildProjections(ctx)
+		if err != nil {
+			return out, fmt.Errorf("fold the new projections from the event log: %w", err)
+		}
+		if n > 0 {
+			out = append(out, Migration{Path: fmt.Sprintf("(rebuilt the projections of %d sends from the event log)", n),
+				Duration: time.Since(started)})
+		}
 	}
 	return out, nil
 }

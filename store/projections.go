@@ -166,7 +166,7 @@ func saveProjections(ctx context.Context, db DBTX, targetID int64, known []*mode
 	if err := db.SendBatch(ctx, batch).Close(); err != nil {
 		return fmt.Errorf("save projections of %d invocations: %w", len(known), interpretError(err))
 	}
-	return nil
+	return saveIntervals(ctx, db, targetID, known)
 }
 
 func nonNil(tags []model.Tag) []model.Tag {

@@ -105,7 +105,8 @@ func (s *Store) RebuildProjections(ctx context.Context) (int, error) {
 		if _, err := tx.Exec(ctx, `LOCK TABLE archive.events IN SHARE MODE`); err != nil {
 			return fmt.Errorf("lock the event log: %w", interpretError(err))
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM archive.instances; DELETE FROM archive.invocations`); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM archive.instances; DELETE FROM archive.invocations;
+			DELETE FROM archive.instance_intervals; DELETE FROM archive.send_intervals`); err != nil {
 			return fmt.Errorf("clear projections: %w", interpretError(err))
 		}
 		events, err := newEventCursor(ctx, tx, 1, `SELECT `+eventColumns+` FROM archive.events ORDER BY target_id, invoke_id, seq`)

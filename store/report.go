@@ -19,16 +19,16 @@ type StatusCount struct {
 }
 
 // CountByStatusAt counts every archived send by its derived aggregate status
-// at valid time at, per target. Sends that did not exist yet are not counted.
+// at valid time at, per target, from the send intervals. Sends that did not
+// exist yet are not counted.
 func (s *Store) CountByStatusAt(ctx context.Context, at time.Time) ([]StatusCount, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT t.id, t.account, t.region, t.source, s.status, count(*)
-		FROM archive.invocations i
-		JOIN archive.targets t ON t.id = i.target_id
-		CROSS JOIN LATERAL (SELECT archive.invocation_status_at(i.invoke_id, $1) AS status) s
-		WHERE s.status IS NOT NULL
-		GROUP BY t.id, s.status
-		ORDER BY t.region, t.account, t.source, s.status`, at)
+		SELECT t.id, t.account, t.region, t.source, c.status, c.sends
+		FROM (SELECT s.target_id, s.status, count(*) AS sends FROM archive.send_intervals s
+		      WHERE s.valid_from <= $1 AND (s.valid_to IS NULL OR s.valid_to > $1)
+		      GROUP BY s.target_id, s.status) c
+		JOIN archive.targets t ON t.id = c.target_id
+		ORDER BY t.region, t.account, t.source, c.status`, at)
 	if err != nil {
 		return nil, fmt.Errorf("count sends by status: %w", interpretError(err))
 	}
