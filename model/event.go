@@ -29,3 +29,13 @@ type InvocationDetail struct {
 	Attributes *Attributes `json:"attributes,omitempty"`
 	Tags       []Tag       `json:"tags"`
 }
+
+// InferredStep is the Detail of an instance_status_changed event for a
+// lifecycle step the source never showed: the instance was first seen (or
+// seen again) in a later status, and this step is reconstructed from that
+// observation's timestamps. Its payload is the observation, so its
+// InvocationStatus is the later, observed status, not this step's.
+type InferredStep struct {
+	Inferred       bool   `json:"inferred"`
+	ObservedStatus Status `json:"observed_status"`
+}

@@ -136,3 +136,40 @@ func TestDownRefusesToDestroyTheArchive(t *testing.T) {
 		t.Fatalf("archive.events still there after a destroying rollback: %v %v", exists, err)
 	}
 }
+
+// Every table, view and column an analyst reads explains itself.
+func TestEverythingIsCommented(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := sql.Open("pgx", storetest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, `
+		SELECT c.relname || coalesce('.' || a.attname, '')
+		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+		WHERE n.nspname = 'archive' AND c.relkind IN ('r', 'v') AND c.relname NOT LIKE 'goose%'
+		  AND coalesce(nullif(CASE WHEN a.attname IS NULL THEN obj_description(c.oid) ELSE col_description(c.oid, a.attnum) END, ''), '') = ''
+		UNION ALL
+		SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = 'archive' AND c.relkind IN ('r', 'v') AND c.relname NOT LIKE 'goose%'
+		  AND coalesce(obj_description(c.oid), '') = ''
+		ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var missing []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		missing = append(missing, name)
+	}
+	if len(missing) > 0 {
+		t.Fatalf("no comment on: %v", missing)
+	}
+}

@@ -58,8 +58,10 @@ func (s *Store) FinishRun(ctx context.Context, r Run) error {
 }
 
 // Runs lists the runs of every target, oldest first.
-func (s *Store) Runs(ctx context.Context) ([]Run, error) {
-	rows, err := s.pool.Query(ctx, `
+func (s *Store) Runs(ctx context.Context) ([]Run, error) { return runs(ctx, s.pool) }
+
+func runs(ctx context.Context, db DBTX) ([]Run, error) {
+	rows, err := db.Query(ctx, `
 		SELECT id, target_id, started_at, finished_at, outcome, coalesce(error, '') AS error, complete_walk, pages,
 		       records, events, api_calls, retries, expired, disagreements, oldest_listed, newest_listed, oversized
 		FROM archive.ingest_runs ORDER BY target_id, started_at, id`)

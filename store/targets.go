@@ -56,8 +56,10 @@ func (s *Store) EnsureTarget(ctx context.Context, account, region string, source
 }
 
 // Targets lists every target.
-func (s *Store) Targets(ctx context.Context) ([]Target, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, account, region, source FROM archive.targets ORDER BY id`)
+func (s *Store) Targets(ctx context.Context) ([]Target, error) { return targets(ctx, s.pool) }
+
+func targets(ctx context.Context, db DBTX) ([]Target, error) {
+	rows, err := db.Query(ctx, `SELECT id, account, region, source FROM archive.targets ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("list targets: %w", interpretError(err))
 	}

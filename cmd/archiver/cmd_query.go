@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/cloudassistant/sendfile-archive/model"
 	"github.com/cloudassistant/sendfile-archive/query"
+	"github.com/cloudassistant/sendfile-archive/report"
 	"github.com/cloudassistant/sendfile-archive/store"
 )
 
@@ -159,14 +162,27 @@ func (a *app) printHistory(events []store.StoredEvent, format string) error {
 }
 
 func (a *app) reportCommand() *cobra.Command {
-	var atFlag, format string
+	var atFlag, fromFlag, toFlag, format, out string
 	cmd := &cobra.Command{
-		Use:   "report [--at T] [--format table|json|csv]",
-		Short: "fleet-wide counts of sends by aggregate status at a time",
-		Args:  noArgs,
+		Use:   "report [--at T] | --from T --to T [--format table|json|csv|html] [--out FILE]",
+		Short: "fleet-wide counts by status at a time, or the period audit report",
+		Long: "With --at (default now): every send's derived status at that instant, counted per target.\n" +
+			"With --from and --to: the period audit report of the sends created in [from, to): coverage first, outcomes per\n" +
+			"day and in total, instance results, the most frequent error codes, the files pushed, and disagreements with the\n" +
+			"cloud's reported status. --format html writes one self-contained page (charts inline, nothing fetched).",
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if fromFlag != "" || toFlag != "" {
+				if atFlag != "" {
+					return usagef("report: give --at, or --from and --to, not both")
+				}
+				return a.periodReport(cmd, fromFlag, toFlag, format, out)
+			}
 			if err := oneOf("format", format, "table", "json", "csv"); err != nil {
 				return err
+			}
+			if out != "" {
+				return usagef("report: --out goes with the period report (--from and --to)")
 			}
 			at, err := parseAt(atFlag)
 			if err != nil {
@@ -184,8 +200,62 @@ func (a *app) reportCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&atFlag, "at", "", "valid time, RFC 3339 (default now)")
-	cmd.Flags().StringVar(&format, "format", "table", "table, json or csv")
+	cmd.Flags().StringVar(&fromFlag, "from", "", "start of the audited period, RFC 3339 (inclusive)")
+	cmd.Flags().StringVar(&toFlag, "to", "", "end of the audited period, RFC 3339 (exclusive)")
+	cmd.Flags().StringVar(&format, "format", "table", "table, json or csv; html for the period report")
+	cmd.Flags().StringVar(&out, "out", "", "write the period report to this new file instead of standard output")
 	return cmd
+}
+
+// periodReport renders the period audit report.
+func (a *app) periodReport(cmd *cobra.Command, fromFlag, toFlag, format, out string) error {
+	if fromFlag == "" || toFlag == "" {
+		return usagef("report: the period report needs both --from and --to")
+	}
+	from, err := parseTime("from", fromFlag)
+	if err != nil {
+		return err
+	}
+	to, err := parseTime("to", toFlag)
+	if err != nil {
+		return err
+	}
+	if !from.Before(to) {
+		return usagef("report: --from %s is not before --to %s (periods are [from, to))", fromFlag, toFlag)
+	}
+	if err := oneOf("format", format, "table", "json", "csv", "html"); err != nil {
+		return err
+	}
+	q, err := a.querier(cmd)
+	if err != nil {
+		return err
+	}
+	r, err := q.Period(cmd.Context(), from, to)
+	if err != nil {
+		return err
+	}
+	render := map[string]func(io.Writer, query.PeriodReport) error{
+		"table": report.Text, "json": report.JSON, "csv": report.CSV, "html": report.HTML}[format]
+	if out == "" {
+		return render(a.stdout, r)
+	}
+	var buf bytes.Buffer
+	if err := render(&buf, r); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return fmt.Errorf("report: %w (reports are never written over an existing file)", err)
+	}
+	if _, err := f.Write(buf.Bytes()); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("report: write %s: %w", out, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("report: write %s: %w", out, err)
+	}
+	fmt.Fprintf(a.stdout, "wrote %s (%d sends created from %s to %s)\n", out, r.Sends, from.Format(time.RFC3339), to.Format(time.RFC3339))
+	return nil
 }
 
 func (a *app) printReport(at time.Time, rows []query.ReportRow, format string) error {

@@ -133,6 +133,32 @@ func TestFirstSeenFinishedGetsWholeLifecycle(t *testing.T) {
 	}
 }
 
+// A reconstructed step says so: its payload is the observation (reporting
+// Success), so its detail marks it inferred from that observed status; the
+// step the observation showed carries no such mark.
+func TestInferredStepsSaySo(t *testing.T) {
+	t.Parallel()
+	var k *model.KnownInvocation
+	evs := observe(t, &k, invocation("Success", nil,
+		instance("i-1", "Success", tp(0), tp(10), tp(20), tp(20))), sec(1000))
+	for _, e := range statusEvents(evs, "i-1") {
+		var payload map[string]any
+		if err := json.Unmarshal(e.Payload, &payload); err != nil {
+			t.Fatal(err)
+		}
+		var d model.InferredStep
+		if e.Detail != nil {
+			if err := json.Unmarshal(e.Detail, &d); err != nil {
+				t.Fatal(err)
+			}
+		}
+		contradicts := payload["InvocationStatus"] != string(e.ToStatus)
+		if contradicts != d.Inferred || (d.Inferred && d.ObservedStatus != "Success") {
+			t.Errorf("%s→%s: payload says %v, detail %s", e.FromStatus, e.ToStatus, payload["InvocationStatus"], e.Detail)
+		}
+	}
+}
+
 // Seen Pending, then Success: the Running that no poll saw is inferred and
 // dated by StartTime.
 func TestPendingThenSuccessInfersRunningAtStartTime(t *testing.T) {

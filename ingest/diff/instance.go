@@ -61,10 +61,17 @@ func (b *builder) instance(prev *model.KnownInstance, obs model.Instance) ([]mod
 		if step.field != "" {
 			payload[step.field] = obs.Raw[step.field]
 		}
+		// A step the observation skipped over is reconstructed: its payload
+		// is the observation (which reports a later status), so the detail
+		// says the step was inferred and from what.
+		var detail any
+		if step.to != obs.Status {
+			detail = model.InferredStep{Inferred: true, ObservedStatus: obs.Status}
+		}
 		if err := b.add(model.Event{
 			Type: model.EventInstanceStatusChanged, InstanceID: obs.InstanceID,
 			FromStatus: step.from, ToStatus: step.to, OccurredAt: at, Evidence: ev,
-		}, nil, payload); err != nil {
+		}, detail, payload); err != nil {
 			return nil, err
 		}
 	}
