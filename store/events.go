@@ -83,7 +83,8 @@ type EventOrder int
 const (
 	// ByChain orders by target, then chain position: the hash chain's order.
 	ByChain EventOrder = iota
-	// ByInvocation orders by target, invocation, then sequence: the fold order.
+	// ByInvocation orders by invocation, target, then sequence: the fold
+	// order, the order of the (invoke_id, target_id, seq) index.
 	ByInvocation
 )
 
@@ -91,7 +92,7 @@ const (
 func (s *Store) ScanEvents(ctx context.Context, order EventOrder, fn func(StoredEvent) error) error {
 	orderBy := "target_id, chain_position"
 	if order == ByInvocation {
-		orderBy = "target_id, invoke_id, seq"
+		orderBy = "invoke_id, target_id, seq"
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+eventColumns+` FROM archive.events ORDER BY `+orderBy)
 	if err != nil {

@@ -109,26 +109,23 @@ func (s *Store) RebuildProjections(ctx context.Context) (int, error) {
 			DELETE FROM archive.instance_intervals; DELETE FROM archive.send_intervals`); err != nil {
 			return fmt.Errorf("clear projections: %w", interpretError(err))
 		}
-		events, err := newEventCursor(ctx, tx, 1, `SELECT `+eventColumns+` FROM archive.events ORDER BY target_id, invoke_id, seq`)
+		events, err := newEventCursor(ctx, tx, 1, `SELECT `+eventColumns+` FROM archive.events ORDER BY invoke_id, target_id, seq`)
 		if err != nil {
 			return err
 		}
-		var pending []*model.KnownInvocation
-		var pendingTarget int64
-		save := func() error {
-			err := saveProjections(ctx, tx, pendingTarget, pending)
-			pending = pending[:0]
+		// Sends come in invoke id order, their targets mixed: batch per target.
+		pending := map[int64][]*model.KnownInvocation{}
+		save := func(targetID int64) error {
+			err := saveProjections(ctx, tx, targetID, pending[targetID])
+			pending[targetID] = pending[targetID][:0]
 			return err
 		}
 		f := NewFolder(func(targetID int64, k *model.KnownInvocation) error {
 			n++
-			if targetID != pendingTarget || len(pending) >= 500 {
-				if err := save(); err != nil {
-					return err
-				}
+			pending[targetID] = append(pending[targetID], k)
+			if len(pending[targetID]) >= 500 {
+				return save(targetID)
 			}
-			pendingTarget = targetID
-			pending = append(pending, k)
 			return nil
 		})
 		for {
@@ -146,7 +143,12 @@ func (s *Store) RebuildProjections(ctx context.Context) (int, error) {
 		if err := f.Flush(); err != nil {
 			return fmt.Errorf("rebuild projections: %w", err)
 		}
-		return save()
+		for targetID := range pending {
+			if err := save(targetID); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	return n, err
 }

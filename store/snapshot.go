@@ -132,7 +132,7 @@ type EventCursor struct {
 func (s *Snapshot) Events(ctx context.Context, order EventOrder) (*EventCursor, error) {
 	orderBy := "target_id, chain_position"
 	if order == ByInvocation {
-		orderBy = "target_id, invoke_id, seq"
+		orderBy = "invoke_id, target_id, seq"
 	}
 	return s.eventCursor(ctx, `SELECT `+eventColumns+` FROM archive.events ORDER BY `+orderBy)
 }
@@ -188,10 +188,10 @@ type ProjectionCursor struct {
 }
 
 // Projections opens a cursor over every invocation's projection, ordered by
-// target and invoke id (the order of Events(ByInvocation)).
+// invoke id and target (the order of Events(ByInvocation)).
 func (s *Snapshot) Projections(ctx context.Context) (*ProjectionCursor, error) {
 	c, err := s.declare(ctx, `SELECT i.target_id, i.derived_status, `+knownColumns+`
-		FROM archive.invocations i ORDER BY i.target_id, i.invoke_id`)
+		FROM archive.invocations i ORDER BY i.invoke_id, i.target_id`)
 	if err != nil {
 		return nil, fmt.Errorf("read projections: %w", err)
 	}
