@@ -98,3 +98,57 @@ func statusAtP99(b *testing.B, st *store.Store, at time.Time) time.Duration {
 	}
 	return time.Duration(p99 * float64(time.Second))
 }
+
+// BenchmarkRecentMonth runs the same queries over the most recent month of
+// a one-year and a three-year archive and reports each as a ratio of the
+// three-year time to the one-year time (the goal: about 1, so years of
+// history do not slow down questions about last month). Build the
+// three-year archive with bench/three-years.sh.
+//
+//	YEAR1_URL=… YEAR3_URL=… go test ./query/ -run XXX -bench RecentMonth -benchtime 5x
+func BenchmarkRecentMonth(b *testing.B) {
+	urls := []string{os.Getenv("YEAR1_URL"), os.Getenv("YEAR3_URL")}
+	if urls[0] == "" || urls[1] == "" {
+		b.Skip("set YEAR1_URL and YEAR3_URL (BENCHMARKS.md says how to build them)")
+	}
+	ctx := context.Background()
+	queries := map[string]string{
+		"events-by-type": `SELECT type, count(*) FROM archive.events WHERE occurred_at >= $1 AND occurred_at < $2 GROUP BY 1`,
+		"sends-outcome":  quarterQuery,
+		"fleet-at-end":   `SELECT status, count(*) FROM archive.send_intervals WHERE valid_from <= $2 AND (valid_to IS NULL OR valid_to > $2) AND $1::timestamptz IS NOT NULL GROUP BY 1`,
+	}
+	took := map[string][2]time.Duration{}
+	for i, url := range urls {
+		st, err := store.Open(ctx, url)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var to time.Time
+		if err := st.Pool().QueryRow(ctx, `SELECT max(occurred_at) FROM archive.events`).Scan(&to); err != nil {
+			b.Fatal(err)
+		}
+		from := to.Add(-30 * 24 * time.Hour)
+		for n := 0; n < b.N; n++ {
+			for name, sql := range queries {
+				start := time.Now()
+				if err := drain(ctx, st, sql, from, to); err != nil {
+					b.Fatal(err)
+				}
+				d := took[name]
+				d[i] += time.Since(start)
+				took[name] = d
+			}
+			start := time.Now()
+			if _, err := (&query.Querier{Store: st}).Period(ctx, from, to); err != nil {
+				b.Fatal(err)
+			}
+			d := took["period-report"]
+			d[i] += time.Since(start)
+			took["period-report"] = d
+		}
+		st.Close()
+	}
+	for name, d := range took {
+		b.ReportMetric(float64(d[1])/float64(d[0]), name+"/3y-to-1y")
+	}
+}
