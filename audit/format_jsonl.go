@@ -3,16 +3,18 @@ package audit
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strconv"
 	"sync"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -32,7 +34,8 @@ const jsonlBufferSize = 256 << 10
 // fieldKind is one of the Go field types a row may have.
 type fieldKind uint8
 
-// The supported field kinds.
+// The supported field kinds. Each pointer kind directly follows its value
+// kind: fieldKind.base relies on it.
 const (
 	kindString fieldKind = iota
 	kindStringPtr
@@ -53,6 +56,9 @@ type planColumn struct {
 	// jsonKey is the bytes before the value in a JSONL line: `{"name":` for
 	// the first column and `,"name":` for the others, so one append does it.
 	jsonKey []byte
+	// quoted is `"name"`, the key as the writer spells it, which the reader
+	// compares bytes with before it decodes a key.
+	quoted []byte
 }
 
 // rowPlan is the column list of one row type, computed once by reflection.
@@ -105,6 +111,10 @@ func kindOf(t reflect.Type) fieldKind {
 
 // buildPlan reflects over the struct type t.
 func buildPlan(t reflect.Type) *rowPlan {
+	if t.NumField() > 64 {
+		// The JSONL reader tracks the columns seen in a uint64.
+		panic(fmt.Sprintf("audit: %s has more than 64 columns", t.Name()))
+	}
 	p := &rowPlan{byName: make(map[string]int, t.NumField())}
 	for i := range t.NumField() {
 		f := t.Field(i)
@@ -119,7 +129,7 @@ func buildPlan(t reflect.Type) *rowPlan {
 		key := appendJSONString([]byte{sep}, name)
 		p.byName[name] = len(p.columns)
 		p.columns = append(p.columns, planColumn{
-			name: name, index: i, kind: kindOf(f.Type), jsonKey: append(key, ':'),
+			name: name, index: i, kind: kindOf(f.Type), jsonKey: append(key, ':'), quoted: bytes.Clone(key[1:]),
 		})
 	}
 	return p
@@ -177,9 +187,46 @@ func appendDigits(dst []byte, n, width int) []byte {
 
 // parseTextTime reads a time spelled with timeLayout, strictly: time.Parse
 // wants exactly six fractional digits and the literal Z here, and returns
-// a UTC time.
-func parseTextTime(s string) (time.Time, error) {
-	return time.Parse(timeLayout, s)
+// a UTC time. The spelling the writers produce is parsed by hand (time.Parse
+// is a large share of a row's reading); anything else goes to time.Parse,
+// so what is accepted, and every error, stays time.Parse's.
+func parseTextTime[S string | []byte](s S) (time.Time, error) {
+	if t, ok := parseCanonicalTime(s); ok {
+		return t, nil
+	}
+	return time.Parse(timeLayout, string(s))
+}
+
+// parseCanonicalTime parses "YYYY-MM-DDTHH:MM:SS.ffffffZ" with every field
+// in range, which time.Parse reads as the same instant; ok is false for
+// anything else.
+func parseCanonicalTime[S string | []byte](s S) (t time.Time, ok bool) {
+	if len(s) != len(timeLayout) || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
+		s[13] != ':' || s[16] != ':' || s[19] != '.' || s[26] != 'Z' {
+		return time.Time{}, false
+	}
+	num := func(from, to int) int {
+		n := 0
+		for i := from; i < to; i++ {
+			c := s[i] - '0'
+			if c > 9 {
+				ok = false
+			}
+			n = n*10 + int(c)
+		}
+		return n
+	}
+	ok = true
+	year, month, day := num(0, 4), num(5, 7), num(8, 10)
+	hour, minute, sec, micro := num(11, 13), num(14, 16), num(17, 19), num(20, 26)
+	if !ok || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	// time.Date normalises Feb 30 to Mar 2; time.Parse rejects it.
+	if day > 28 && time.Date(year, time.Month(month), day, 0, 0, 0, 0, time.UTC).Day() != day {
+		return time.Time{}, false
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, sec, micro*1000, time.UTC), true
 }
 
 // jsonlWriter writes one JSON object per line.
@@ -302,6 +349,17 @@ func appendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Most bytes need nothing: skip them eight at a time, then go
+		// straight to the byte to escape or the multi-byte rune to check.
+		if i+8 <= len(s) {
+			x := load64(s[i:])
+			m := jsonSpecialBytes(x) | x&highs8
+			if m == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(m) / 8
+		}
 		if b := s[i]; b < utf8.RuneSelf {
 			if jsonSafe[b] {
 				i++
@@ -349,6 +407,9 @@ func appendJSONString(dst []byte, s string) []byte {
 // type, and must end with "\n": a missing final newline means a truncated
 // file. Rows are numbered from 1 (the line number). Each *T passed to fn is
 // a fresh value that fn may keep.
+//
+// Lines are parsed by jsonlParser rather than encoding/json: a Decoder's
+// Token API costs tens of microseconds per row, and these objects are flat.
 func readJSONL[T Row](path string, fn func(*T) error) error {
 	base := filepath.Base(path)
 	f, err := os.Open(path)
@@ -356,11 +417,11 @@ func readJSONL[T Row](path string, fn func(*T) error) error {
 		return fmt.Errorf("read %s: %w", base, err)
 	}
 	defer f.Close()
-	plan := planOf[T]()
+	p := newJSONLParser(planOf[T]())
 	br := bufio.NewReaderSize(f, jsonlBufferSize)
-	var line []byte
+	var long []byte
 	for n := 1; ; n++ {
-		line, err = readLine(br, line[:0])
+		line, err := nextLine(br, &long)
 		if err == io.EOF && len(line) == 0 {
 			return nil
 		}
@@ -371,7 +432,7 @@ func readJSONL[T Row](path string, fn func(*T) error) error {
 			return fmt.Errorf("read %s row %d: %w", base, n, err)
 		}
 		row := new(T)
-		if err := plan.decodeJSON(line, reflect.ValueOf(row).Elem()); err != nil {
+		if err := p.decode(line, reflect.ValueOf(row).Elem()); err != nil {
 			return fmt.Errorf("read %s row %d: %w", base, n, err)
 		}
 		if err := fn(row); err != nil {
@@ -380,13 +441,24 @@ func readJSONL[T Row](path string, fn func(*T) error) error {
 	}
 }
 
-// readLine appends the next line to buf without its "\n". It returns io.EOF
-// at the end of the input; buf is then non-empty if the last line had no
-// newline. Lines may be longer than br's buffer (large payloads).
-func readLine(br *bufio.Reader, buf []byte) ([]byte, error) {
+// nextLine returns the next line without its "\n", or io.EOF at the end of
+// the input (with the unterminated rest, if any). The line is br's own
+// buffer, valid until the next read, which spares a copy of every line;
+// only a line longer than the buffer (a large payload) is assembled in
+// *long, which is kept for reuse.
+func nextLine(br *bufio.Reader, long *[]byte) ([]byte, error) {
+	chunk, err := br.ReadSlice('\n')
+	if err == nil {
+		return chunk[:len(chunk)-1], nil
+	}
+	if err != bufio.ErrBufferFull {
+		return chunk, err
+	}
+	buf := append((*long)[:0], chunk...)
 	for {
-		chunk, err := br.ReadSlice('\n')
+		chunk, err = br.ReadSlice('\n')
 		buf = append(buf, chunk...)
+		*long = buf
 		switch err {
 		case nil:
 			return buf[:len(buf)-1], nil
@@ -398,123 +470,523 @@ func readLine(br *bufio.Reader, buf []byte) ([]byte, error) {
 	}
 }
 
-// decodeJSON decodes one line into v (a zero T), strictly.
-func (p *rowPlan) decodeJSON(line []byte, v reflect.Value) error {
+// colValue is one column's value parsed from a line or record, before it
+// is stored in a row: rows are filled only once a whole line is known to be
+// good, with one string allocation for all of a row's strings.
+type colValue struct {
+	null       bool
+	start, end int   // a string's bytes in the row's string buffer
+	n          int64 // an int64, or a bool as 0 or 1
+	t          time.Time
+}
+
+// pointees holds the values a row's non-nil pointer fields point to, one
+// slice per type, so a row costs a few allocations, not one per pointer.
+type pointees struct {
+	strings []string
+	ints    []int64
+	bools   []bool
+	times   []time.Time
+}
+
+// newPointees allocates room for the non-null pointer values of vals.
+func (p *rowPlan) newPointees(vals []colValue) pointees {
+	var ns, ni, nb, nt int
+	for i := range p.columns {
+		if vals[i].null {
+			continue
+		}
+		switch p.columns[i].kind {
+		case kindStringPtr:
+			ns++
+		case kindInt64Ptr:
+			ni++
+		case kindBoolPtr:
+			nb++
+		case kindTimePtr:
+			nt++
+		}
+	}
+	var ps pointees
+	if ns > 0 {
+		ps.strings = make([]string, 0, ns)
+	}
+	if ni > 0 {
+		ps.ints = make([]int64, 0, ni)
+	}
+	if nb > 0 {
+		ps.bools = make([]bool, 0, nb)
+	}
+	if nt > 0 {
+		ps.times = make([]time.Time, 0, nt)
+	}
+	return ps
+}
+
+// storeRow sets the fields of v (a zero T) from vals; strings are slices of
+// all. Values go through Value.SetString and the like, which, unlike
+// reflect.ValueOf(value) or Addr().Interface(), cost no allocation and
+// little time; only a time is stored through a typed pointer.
+func (p *rowPlan) storeRow(v reflect.Value, vals []colValue, all string) {
+	ps := p.newPointees(vals)
+	for i := range p.columns {
+		c, val := &p.columns[i], &vals[i]
+		if val.null {
+			continue // a nil pointer
+		}
+		f := v.Field(c.index)
+		switch c.kind {
+		case kindString:
+			f.SetString(all[val.start:val.end])
+		case kindInt64:
+			f.SetInt(val.n)
+		case kindBool:
+			f.SetBool(val.n != 0)
+		case kindTime:
+			*f.Addr().Interface().(*time.Time) = val.t
+		case kindStringPtr:
+			ps.strings = append(ps.strings, all[val.start:val.end])
+			f.Set(reflect.ValueOf(&ps.strings[len(ps.strings)-1]))
+		case kindInt64Ptr:
+			ps.ints = append(ps.ints, val.n)
+			f.Set(reflect.ValueOf(&ps.ints[len(ps.ints)-1]))
+		case kindBoolPtr:
+			ps.bools = append(ps.bools, val.n != 0)
+			f.Set(reflect.ValueOf(&ps.bools[len(ps.bools)-1]))
+		case kindTimePtr:
+			ps.times = append(ps.times, val.t)
+			f.Set(reflect.ValueOf(&ps.times[len(ps.times)-1]))
+		}
+	}
+}
+
+// nullable reports whether a column of this kind may be null.
+func (k fieldKind) nullable() bool {
+	return k == kindStringPtr || k == kindInt64Ptr || k == kindBoolPtr || k == kindTimePtr
+}
+
+// base is the kind without the pointer: kindString for kindStringPtr.
+func (k fieldKind) base() fieldKind {
+	if k.nullable() {
+		return k - 1 // each pointer kind follows its value kind
+	}
+	return k
+}
+
+// wantJSON says what JSON a column of this kind takes, for error messages
+// (the wording of the encoding/json-based reader this one replaced).
+func (k fieldKind) wantJSON() string {
+	switch k.base() {
+	case kindInt64:
+		return "an integer"
+	case kindBool:
+		return "true or false"
+	case kindTime:
+		return "a time string"
+	}
+	return "a string"
+}
+
+// jsonlParser decodes JSONL lines of one row type, strictly: one object of
+// exactly the plan's columns, JSON whitespace allowed between tokens as
+// encoding/json allows it, scalar values only. Its buffers are reused from
+// line to line.
+type jsonlParser struct {
+	plan *rowPlan
+	line []byte
+	pos  int
+	strs []byte     // decoded string values of the line, concatenated
+	vals []colValue // one per column
+	seen uint64     // bit i: column i was present
+	next int        // the column expected next: lines follow column order
+}
+
+// newJSONLParser returns a parser for rows of plan.
+func newJSONLParser(plan *rowPlan) *jsonlParser {
+	return &jsonlParser{plan: plan, vals: make([]colValue, len(plan.columns))}
+}
+
+// errEndOfLine is a line that stops in the middle of the object.
+var errEndOfLine = errors.New("bad JSON: unexpected end of line")
+
+// decode parses line into v (a zero T).
+func (p *jsonlParser) decode(line []byte, v reflect.Value) error {
 	if !utf8.Valid(line) {
 		return errors.New("line is not valid UTF-8")
 	}
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.UseNumber()
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+	p.line, p.pos, p.strs, p.seen, p.next = line, 0, p.strs[:0], 0, 0
+	if p.skipSpace() != '{' {
 		return errors.New("line is not a JSON object")
 	}
-	seen := make([]bool, len(p.columns))
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return fmt.Errorf("bad JSON: %w", err)
-		}
-		key, _ := tok.(string)
-		i, ok := p.byName[key]
-		if !ok {
-			return fmt.Errorf("unknown column %q", key)
-		}
-		if seen[i] {
-			return fmt.Errorf("column %s: appears twice", key)
-		}
-		seen[i] = true
-		if err := p.columns[i].decodeJSONValue(dec, v.Field(p.columns[i].index)); err != nil {
-			return fmt.Errorf("column %s: %w", key, err)
-		}
+	p.pos++
+	if err := p.members(); err != nil {
+		return err
 	}
-	if _, err := dec.Token(); err != nil { // the closing '}'
-		return fmt.Errorf("bad JSON: %w", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
+	if p.skipSpace(); p.pos != len(p.line) {
 		return errors.New("data after the JSON object")
 	}
-	for i, ok := range seen {
-		if !ok {
-			return fmt.Errorf("column %s: missing", p.columns[i].name)
+	for i, c := range p.plan.columns {
+		if p.seen&(1<<i) == 0 {
+			return fmt.Errorf("column %s: missing", c.name)
 		}
 	}
+	p.plan.storeRow(v, p.vals, string(p.strs))
 	return nil
 }
 
-// decodeJSONValue reads the next JSON value into the field f.
-func (c *planColumn) decodeJSONValue(dec *json.Decoder, f reflect.Value) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return fmt.Errorf("bad JSON: %w", err)
+// members parses the object's members after its '{', and its '}'.
+func (p *jsonlParser) members() error {
+	if p.skipSpace() == '}' {
+		p.pos++
+		return nil
 	}
-	if d, ok := tok.(json.Delim); ok {
-		return fmt.Errorf("got JSON %q, want a scalar", d)
-	}
-	if tok == nil {
-		if c.kind == kindString || c.kind == kindInt64 || c.kind == kindBool || c.kind == kindTime {
-			return errors.New("null in a non-nullable column")
-		}
-		return nil // f stays a nil pointer
-	}
-	var val reflect.Value
-	switch c.kind {
-	case kindString, kindStringPtr:
-		s, ok := tok.(string)
-		if !ok {
-			return fmt.Errorf("got %s, want a string", jsonTypeName(tok))
-		}
-		val = reflect.ValueOf(s)
-	case kindInt64, kindInt64Ptr:
-		num, ok := tok.(json.Number)
-		if !ok {
-			return fmt.Errorf("got %s, want an integer", jsonTypeName(tok))
-		}
-		n, err := strconv.ParseInt(string(num), 10, 64)
-		if err != nil {
-			return fmt.Errorf("want an int64: %w", err)
-		}
-		val = reflect.ValueOf(n)
-	case kindBool, kindBoolPtr:
-		b, ok := tok.(bool)
-		if !ok {
-			return fmt.Errorf("got %s, want true or false", jsonTypeName(tok))
-		}
-		val = reflect.ValueOf(b)
-	case kindTime, kindTimePtr:
-		s, ok := tok.(string)
-		if !ok {
-			return fmt.Errorf("got %s, want a time string", jsonTypeName(tok))
-		}
-		t, err := parseTextTime(s)
+	for {
+		i, err := p.key()
 		if err != nil {
 			return err
 		}
-		val = reflect.ValueOf(t)
+		if err := p.value(i); err != nil {
+			return fmt.Errorf("column %s: %w", p.plan.columns[i].name, err)
+		}
+		switch p.skipSpace() {
+		case ',':
+			p.pos++
+		case '}':
+			p.pos++
+			return nil
+		default:
+			return p.syntaxError("after an object value")
+		}
 	}
-	setField(f, val)
+}
+
+// key parses a member's key and its ':', and returns the key's column.
+func (p *jsonlParser) key() (int, error) {
+	if p.skipSpace() != '"' {
+		return 0, p.syntaxError("looking for an object key")
+	}
+	// Lines follow column order, so the key is most likely the next
+	// column's name, quoted and without escapes: compare bytes.
+	i := p.next
+	if i < len(p.plan.columns) && bytes.HasPrefix(p.line[p.pos:], p.plan.columns[i].quoted) {
+		p.pos += len(p.plan.columns[i].quoted)
+	} else {
+		start := len(p.strs)
+		if err := p.appendString(); err != nil {
+			return 0, err
+		}
+		key := p.strs[start:]
+		p.strs = p.strs[:start] // keys are not kept
+		var ok bool
+		if i, ok = p.plan.byName[string(key)]; !ok {
+			return 0, fmt.Errorf("unknown column %q", key)
+		}
+	}
+	if p.seen&(1<<i) != 0 {
+		return 0, fmt.Errorf("column %s: appears twice", p.plan.columns[i].name)
+	}
+	p.seen |= 1 << i
+	p.next = i + 1
+	if p.skipSpace() != ':' {
+		return 0, p.syntaxError("after an object key")
+	}
+	p.pos++
+	p.skipSpace()
+	return i, nil
+}
+
+// value parses the value of column i into p.vals[i].
+func (p *jsonlParser) value(i int) error {
+	kind, val := p.plan.columns[i].kind, &p.vals[i]
+	*val = colValue{}
+	if p.pos >= len(p.line) {
+		return errEndOfLine
+	}
+	switch b := p.line[p.pos]; b {
+	case '"':
+		val.start = len(p.strs)
+		if err := p.appendString(); err != nil {
+			return err
+		}
+		return p.stringValue(kind, val)
+	case 'n':
+		if err := p.literal("null"); err != nil {
+			return err
+		}
+		if !kind.nullable() {
+			return errors.New("null in a non-nullable column")
+		}
+		val.null = true
+	case 't', 'f':
+		lit := "false"
+		if b == 't' {
+			lit, val.n = "true", 1
+		}
+		if err := p.literal(lit); err != nil {
+			return err
+		}
+		if kind.base() != kindBool {
+			return fmt.Errorf("got a bool, want %s", kind.wantJSON())
+		}
+	case '{', '[':
+		return fmt.Errorf("got JSON %q, want a scalar", b)
+	default:
+		if b != '-' && (b < '0' || b > '9') {
+			return p.syntaxError("looking for a value")
+		}
+		return p.number(kind, val)
+	}
 	return nil
 }
 
-// jsonTypeName names the JSON type of a scalar token, for error messages.
-func jsonTypeName(tok json.Token) string {
-	switch tok.(type) {
-	case string:
-		return "a string"
-	case json.Number:
-		return "a number"
-	case bool:
-		return "a bool"
+// stringValue checks the string just appended to p.strs (from val.start)
+// against the column's kind; a time is parsed and its bytes dropped.
+func (p *jsonlParser) stringValue(kind fieldKind, val *colValue) error {
+	val.end = len(p.strs)
+	switch kind.base() {
+	case kindString:
+		return nil
+	case kindTime:
+		t, err := parseTextTime(p.strs[val.start:val.end])
+		p.strs = p.strs[:val.start]
+		val.t = t
+		return err
 	}
-	return "null"
+	return fmt.Errorf("got a string, want %s", kind.wantJSON())
 }
 
-// setField stores val in f, through a new pointer if f is a pointer field.
-func setField(f, val reflect.Value) {
-	if f.Kind() == reflect.Pointer {
-		p := reflect.New(f.Type().Elem())
-		p.Elem().Set(val)
-		f.Set(p)
-		return
+// literal consumes the literal word (true, false or null) at p.pos.
+func (p *jsonlParser) literal(word string) error {
+	if len(p.line)-p.pos < len(word) || string(p.line[p.pos:p.pos+len(word)]) != word {
+		return p.syntaxError("in a literal")
 	}
-	f.Set(val)
+	p.pos += len(word)
+	return nil
+}
+
+// number parses a JSON number at p.pos into val.n. Any JSON number is
+// read (so a fraction is a type error, not a syntax error), then it must
+// be an integer within int64, as strconv.ParseInt would say.
+func (p *jsonlParser) number(kind fieldKind, val *colValue) error {
+	start := p.pos
+	neg := p.line[p.pos] == '-'
+	if neg {
+		p.pos++
+	}
+	digits := p.digits()
+	if digits == 0 || (digits > 1 && p.line[p.pos-digits] == '0') {
+		return p.syntaxError("in a number") // JSON has no leading zeros
+	}
+	integer := true
+	if p.pos < len(p.line) && p.line[p.pos] == '.' {
+		p.pos++
+		if p.digits() == 0 {
+			return p.syntaxError("after a decimal point")
+		}
+		integer = false
+	}
+	if p.pos < len(p.line) && (p.line[p.pos] == 'e' || p.line[p.pos] == 'E') {
+		p.pos++
+		if p.pos < len(p.line) && (p.line[p.pos] == '+' || p.line[p.pos] == '-') {
+			p.pos++
+		}
+		if p.digits() == 0 {
+			return p.syntaxError("in an exponent")
+		}
+		integer = false
+	}
+	if kind.base() != kindInt64 {
+		return fmt.Errorf("got a number, want %s", kind.wantJSON())
+	}
+	n, ok := parseDigits(p.line[start:p.pos], neg, digits, integer)
+	if !ok {
+		// Let strconv word the error, as the reader this one replaced did.
+		_, err := strconv.ParseInt(string(p.line[start:p.pos]), 10, 64)
+		return fmt.Errorf("want an int64: %w", err)
+	}
+	val.n = n
+	return nil
+}
+
+// digits consumes a run of decimal digits and returns its length.
+func (p *jsonlParser) digits() int {
+	start := p.pos
+	for p.pos < len(p.line) && p.line[p.pos] >= '0' && p.line[p.pos] <= '9' {
+		p.pos++
+	}
+	return p.pos - start
+}
+
+// parseDigits returns the int64 of a JSON integer (an optional '-' and
+// digits) if it is one and in range.
+func parseDigits(num []byte, neg bool, digits int, integer bool) (int64, bool) {
+	if !integer || digits > 19 { // 19 digits cannot overflow a uint64
+		return 0, false
+	}
+	var u uint64
+	for _, c := range num[len(num)-digits:] {
+		u = u*10 + uint64(c-'0')
+	}
+	switch {
+	case neg && u <= 1<<63:
+		return int64(-u), true // -(1<<63) wraps to math.MinInt64, as wanted
+	case !neg && u <= 1<<63-1:
+		return int64(u), true
+	}
+	return 0, false
+}
+
+// jsonPlain marks the bytes a JSON string holds literally: not '"', '\'
+// or a control character. Bytes from 0x80 are UTF-8, checked per line.
+var jsonPlain = func() (plain [256]bool) {
+	for b := 0x20; b < 256; b++ {
+		plain[b] = b != '"' && b != '\\'
+	}
+	return plain
+}()
+
+// appendString parses the JSON string at p.pos (its opening quote) and
+// appends its decoded bytes to p.strs.
+func (p *jsonlParser) appendString() error {
+	p.pos++
+	for {
+		start := p.pos
+		p.pos += jsonPlainRun(p.line[p.pos:])
+		p.strs = append(p.strs, p.line[start:p.pos]...)
+		if p.pos >= len(p.line) {
+			return errEndOfLine
+		}
+		switch p.line[p.pos] {
+		case '"':
+			p.pos++
+			return nil
+		case '\\':
+			if err := p.escape(); err != nil {
+				return err
+			}
+		default:
+			return p.syntaxError("in a string")
+		}
+	}
+}
+
+// Masks for word-at-a-time byte tests.
+const (
+	lows8  = 0x0101010101010101
+	highs8 = 0x8080808080808080
+)
+
+// jsonSpecialBytes returns a mask of x's bytes (x is eight bytes, the
+// first in the low bits) that are '"', '\\' or a control character: the
+// high bit of such a byte is set, and the mask is 0 if there is none. It
+// is Hacker's Delight's has-zero-byte and has-byte-less-than tests: a
+// borrow can flag a byte above a matching one, never below, so the lowest
+// flagged byte is the first match. Bytes from 0x80 do not count.
+func jsonSpecialBytes(x uint64) uint64 {
+	quote, backslash := x^(lows8*'"'), x^(lows8*'\\')
+	control := (x - lows8*0x20) &^ x
+	return (control | (quote-lows8)&^quote | (backslash-lows8)&^backslash) & highs8
+}
+
+// load64 reads the eight bytes of s as a little-endian word; the compiler
+// turns it into one load.
+func load64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// jsonPlainRun returns how many bytes b starts with that a JSON string
+// holds literally (the line is valid UTF-8, so bytes from 0x80 are). Strings
+// are most of a line, so it tests eight bytes at a time first.
+func jsonPlainRun(b []byte) int {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		if m := jsonSpecialBytes(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for i < len(b) && jsonPlain[b[i]] {
+		i++
+	}
+	return i
+}
+
+// jsonUnescape maps the byte after '\' to what it stands for, for the
+// one-byte escapes JSON has; 0 means not one of them.
+var jsonUnescape = [256]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
+
+// escape decodes the escape at p.pos (its '\') as encoding/json does: a
+// \u escape of a surrogate pair is one rune, and a surrogate that is not
+// part of a pair is U+FFFD (the \u escape after it is read on its own).
+func (p *jsonlParser) escape() error {
+	if p.pos+1 >= len(p.line) {
+		return errEndOfLine
+	}
+	if b := jsonUnescape[p.line[p.pos+1]]; b != 0 {
+		p.strs = append(p.strs, b)
+		p.pos += 2
+		return nil
+	}
+	r := hex4(p.line[p.pos:])
+	if r < 0 {
+		p.pos++ // name the byte after '\'
+		return p.syntaxError("in a string escape")
+	}
+	p.pos += 6
+	if utf16.IsSurrogate(r) {
+		r2 := hex4(p.line[p.pos:])
+		if pair := utf16.DecodeRune(r, r2); pair != utf8.RuneError {
+			r = pair
+			p.pos += 6
+		} else {
+			r = utf8.RuneError
+		}
+	}
+	p.strs = utf8.AppendRune(p.strs, r)
+	return nil
+}
+
+// hex4 returns the rune of the \uXXXX escape that b starts with, or -1 if
+// b does not start with one.
+func hex4(b []byte) rune {
+	if len(b) < 6 || b[0] != '\\' || b[1] != 'u' {
+		return -1
+	}
+	var r rune
+	for _, c := range b[2:6] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return -1
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
+}
+
+// skipSpace skips JSON whitespace and returns the byte after it, or 0 at
+// the end of the line.
+func (p *jsonlParser) skipSpace() byte {
+	for ; p.pos < len(p.line); p.pos++ {
+		switch c := p.line[p.pos]; c {
+		case ' ', '\t', '\r', '\n':
+		default:
+			return c
+		}
+	}
+	return 0
+}
+
+// syntaxError describes the byte at p.pos, which does not fit where.
+func (p *jsonlParser) syntaxError(where string) error {
+	if p.pos >= len(p.line) {
+		return errEndOfLine
+	}
+	return fmt.Errorf("bad JSON: invalid character %q %s (byte %d)", p.line[p.pos], where, p.pos+1)
 }

@@ -156,14 +156,22 @@ func foldAll(ctx context.Context, events *store.EventCursor, f *store.Folder) er
 // each result with the stored projection, reporting the first difference.
 // Both sides are read in the same order from the same snapshot.
 func verifyProjections(ctx context.Context, s *store.Snapshot, rep *VerifyReport) error {
-	events, err := s.Events(ctx, store.ByInvocation)
-	if err != nil {
-		return err
-	}
-	projections, err := s.Projections(ctx)
-	if err != nil {
-		return err
-	}
+	return s.Beside(ctx, func(side *store.Snapshot) error {
+		projections, err := side.Projections(ctx)
+		if err != nil {
+			return err
+		}
+		events, err := s.Events(ctx, store.ByInvocation)
+		if err != nil {
+			return err
+		}
+		return compareProjections(ctx, events, projections, rep)
+	})
+}
+
+// compareProjections folds the events and compares each send's state with
+// its stored projection, recording the first difference.
+func compareProjections(ctx context.Context, events *store.EventCursor, projections *store.ProjectionCursor, rep *VerifyReport) error {
 	var found *Problem
 	folder := store.NewFolder(func(targetID int64, k *model.KnownInvocation) error {
 		rep.Invocations++
@@ -186,7 +194,7 @@ func verifyProjections(ctx context.Context, s *store.Snapshot, rep *VerifyReport
 		}
 		return nil
 	})
-	err = foldAll(ctx, events, folder)
+	err := foldAll(ctx, events, folder)
 	var fe *store.FoldError
 	if errors.As(err, &fe) {
 		if found == nil {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -15,21 +16,45 @@ import (
 // two states of a chain. Several cursors can be read side by side.
 type Snapshot struct {
 	tx      pgx.Tx
+	store   *Store
 	cursors int
 }
 
 // ReadSnapshot runs fn in a read-only, repeatable-read transaction.
 func (s *Store) ReadSnapshot(ctx context.Context, fn func(*Snapshot) error) error {
+	return s.readSnapshot(ctx, "", fn)
+}
+
+// readSnapshot opens a read-only snapshot; with id, the one another
+// transaction exported.
+func (s *Store) readSnapshot(ctx context.Context, id string, fn func(*Snapshot) error) error {
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
 		func(tx pgx.Tx) error {
+			if id != "" {
+				if _, err := tx.Exec(ctx, `SET TRANSACTION SNAPSHOT '`+id+`'`); err != nil {
+					return err
+				}
+			}
 			// Long reads sort a send or instance list at a time; in memory
 			// that is several times faster than PostgreSQL's 4 MB default.
 			if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '64MB'`); err != nil {
 				return err
 			}
-			return fn(&Snapshot{tx: tx})
+			return fn(&Snapshot{tx: tx, store: s})
 		})
 	return interpretError(err)
+}
+
+// Beside runs fn with a second connection that sees exactly this
+// snapshot, so two streams can be read side by side at full speed (a
+// connection streams one query at a time).
+func (s *Snapshot) Beside(ctx context.Context, fn func(*Snapshot) error) error {
+	var id string
+	if err := s.tx.QueryRow(ctx, `SELECT pg_export_snapshot()`).Scan(&id); err != nil {
+		return fmt.Errorf("share the snapshot: %w", interpretError(err))
+	}
+	// The id is PostgreSQL's own (hex digits and dashes), never input.
+	return s.store.readSnapshot(ctx, id, fn)
 }
 
 // ChainHeads returns every target's recorded chain head.
@@ -128,18 +153,18 @@ type EventCursor struct {
 	i   int
 }
 
-// Events opens a cursor over the whole event log in the given order.
+// Events streams the whole event log in the given order. It is a streaming
+// cursor: read it to the end before the snapshot runs another query.
 func (s *Snapshot) Events(ctx context.Context, order EventOrder) (*EventCursor, error) {
 	orderBy := "target_id, chain_position"
 	if order == ByInvocation {
 		orderBy = "invoke_id, target_id, seq"
 	}
-	return s.eventCursor(ctx, `SELECT `+eventColumns+` FROM archive.events ORDER BY `+orderBy)
-}
-
-func (s *Snapshot) eventCursor(ctx context.Context, query string, args ...any) (*EventCursor, error) {
-	s.cursors++
-	return newEventCursor(ctx, s.tx, s.cursors, query, args...)
+	c, err := stream(ctx, s.tx, `SELECT `+eventColumns+` FROM archive.events ORDER BY `+orderBy)
+	if err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	return &EventCursor{c: c}, nil
 }
 
 func newEventCursor(ctx context.Context, tx pgx.Tx, n int, query string, args ...any) (*EventCursor, error) {
@@ -180,18 +205,31 @@ type Projection struct {
 	DerivedStatus model.Status
 }
 
-// ProjectionCursor streams the stored projections by target and invoke id.
+// ProjectionCursor streams the stored projections by invoke id and target.
+// It reads one join of invocations and their instances, a row per instance,
+// and puts each invocation back together.
 type ProjectionCursor struct {
-	c   *cursor
-	buf []Projection
-	i   int
+	c    *cursor
+	buf  []projectionRow
+	i    int
+	next *Projection // the invocation being assembled
 }
 
-// Projections opens a cursor over every invocation's projection, ordered by
-// invoke id and target (the order of Events(ByInvocation)).
+type projectionRow struct {
+	p        Projection
+	instance *instanceRow // nil for an invocation without instances
+}
+
+// Projections streams every invocation's projection, ordered by invoke id and
+// target (the order of Events(ByInvocation)). It is a streaming cursor (see
+// Events): read it on a connection of its own (Beside).
 func (s *Snapshot) Projections(ctx context.Context) (*ProjectionCursor, error) {
-	c, err := s.declare(ctx, `SELECT i.target_id, i.derived_status, `+knownColumns+`
-		FROM archive.invocations i ORDER BY i.invoke_id, i.target_id`)
+	c, err := stream(ctx, s.tx, `SELECT i.target_id, i.derived_status, `+invocationColumns+`, '[]'::jsonb,
+			x.instance_id, x.status, x.status_since, x.last_occurred_at, x.creation_time, x.start_time, x.finish_time,
+			x.error_code, x.error_info
+		FROM archive.invocations i
+		LEFT JOIN archive.instances x ON x.invoke_id = i.invoke_id AND x.target_id = i.target_id
+		ORDER BY i.invoke_id, i.target_id, x.instance_id`)
 	if err != nil {
 		return nil, fmt.Errorf("read projections: %w", err)
 	}
@@ -200,28 +238,74 @@ func (s *Snapshot) Projections(ctx context.Context) (*ProjectionCursor, error) {
 
 // Next returns the next projection; ok is false at the end.
 func (pc *ProjectionCursor) Next(ctx context.Context) (p Projection, ok bool, err error) {
-	if pc.i == len(pc.buf) {
-		pc.buf, pc.i = pc.buf[:0], 0
-		_, err := pc.c.fetch(ctx, func(r pgx.CollectableRow) error {
-			var kr knownRow
-			var p Projection
-			if err := r.Scan(append([]any{&p.TargetID, &p.DerivedStatus}, kr.targets()...)...); err != nil {
-				return err
+	for {
+		if pc.i == len(pc.buf) {
+			if err := pc.fetch(ctx); err != nil {
+				return p, false, err
 			}
-			k, err := kr.known()
-			p.Known = k
-			pc.buf = append(pc.buf, p)
-			return err
-		})
-		if err != nil {
-			return p, false, fmt.Errorf("read projections: %w", err)
+			if len(pc.buf) == 0 {
+				if pc.next == nil {
+					return p, false, nil
+				}
+				p, pc.next = *pc.next, nil
+				return p, true, nil
+			}
 		}
-		if len(pc.buf) == 0 {
-			return p, false, nil
+		r := &pc.buf[pc.i]
+		if pc.next != nil && (pc.next.TargetID != r.p.TargetID || pc.next.Known.InvokeID != r.p.Known.InvokeID) {
+			p, pc.next = *pc.next, nil
+			return p, true, nil
+		}
+		pc.i++
+		if pc.next == nil {
+			next := r.p
+			pc.next = &next
+		}
+		if r.instance != nil {
+			in := r.instance.in
+			pc.next.Known.Instances[r.instance.instanceID] = &in
 		}
 	}
-	pc.i++
-	return pc.buf[pc.i-1], true, nil
+}
+
+func (pc *ProjectionCursor) fetch(ctx context.Context) error {
+	pc.buf, pc.i = pc.buf[:0], 0
+	_, err := pc.c.fetch(ctx, func(r pgx.CollectableRow) error {
+		var kr knownRow
+		var row projectionRow
+		var id, status *string
+		var since, last *time.Time
+		var x instanceRow
+		d := &x.in.Details
+		var code, info *string
+		targets := append([]any{&row.p.TargetID, &row.p.DerivedStatus}, kr.targets()...)
+		targets = append(targets, &id, &status, &since, &last, &d.CreationTime, &d.StartTime, &d.FinishTime, &code, &info)
+		if err := r.Scan(targets...); err != nil {
+			return err
+		}
+		k, err := kr.known()
+		if err != nil {
+			return err
+		}
+		row.p.Known = k
+		if id != nil {
+			x.instanceID, x.in.Status, x.in.LastOccurredAt = *id, model.Status(*status), last.UTC()
+			if since != nil {
+				x.in.StatusSince = since.UTC()
+			}
+			d.ErrorCode, d.ErrorInfo = *code, *info
+			utcPtr(&d.CreationTime)
+			utcPtr(&d.StartTime)
+			utcPtr(&d.FinishTime)
+			row.instance = &x
+		}
+		pc.buf = append(pc.buf, row)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("read projections: %w", err)
+	}
+	return nil
 }
 
 // EventAt returns the event at a position of a target's chain, or
