@@ -107,6 +107,7 @@ func checkAgainstTruth(t *testing.T, w *world, pairs int, seed uint64) {
 			at = s.CreationTime.Add(time.Duration(rng.Int64N(int64(3 * time.Hour)))).Truncate(time.Second)
 		}
 		wantAgg, wantInst, exists := w.sim.StatusAt(s.InvokeID, at)
+		withErrors(wantInst, s)
 		got, err := q.Status(ctx, s.InvokeID, at, nil)
 		if !exists {
 			notYet++
@@ -122,7 +123,7 @@ func checkAgainstTruth(t *testing.T, w *world, pairs int, seed uint64) {
 		compared++
 		gotInst := map[string]string{}
 		for _, in := range got.Instances {
-			gotInst[in.InstanceID] = string(in.Status)
+			gotInst[in.InstanceID] = string(in.Status) + "|" + in.ErrorCode + "|" + in.ErrorInfo
 		}
 		if string(got.Status) != wantAgg || !reflect.DeepEqual(gotInst, wantInst) {
 			t.Errorf("%s at %s: archive says %s %v, truth is %s %v", s.InvokeID, at.Format(time.RFC3339),
@@ -201,6 +202,23 @@ func checkAgainstTruth(t *testing.T, w *world, pairs int, seed uint64) {
 	}
 }
 
+// withErrors adds to each instance's true status the error code and info it
+// shows then (an outcome shows its error; Pending and Running none), in the
+// form the comparisons use: status|code|info.
+func withErrors(statuses map[string]string, s cloudsim.SendTruth) {
+	for _, it := range s.Instances {
+		st, ok := statuses[it.InstanceID]
+		if !ok {
+			continue
+		}
+		code, info := "", ""
+		if st == it.Final {
+			code, info = it.ErrorCode, it.ErrorInfo
+		}
+		statuses[it.InstanceID] = st + "|" + code + "|" + info
+	}
+}
+
 func at(rows []string, i int) string {
 	if i < len(rows) {
 		return rows[i]
@@ -227,7 +245,8 @@ func sqlStatusKnownAt(t *testing.T, w *world, invokeID string, at, knownAt time.
 		t.Fatal(err)
 	}
 	inst := map[string]string{}
-	rows, err := w.store.Pool().Query(ctx, `SELECT instance_id, status FROM archive.instance_status_at($1, $2, $3::timestamptz)`, invokeID, at, known)
+	rows, err := w.store.Pool().Query(ctx, `SELECT instance_id, status || '|' || error_code || '|' || error_info
+		FROM archive.instance_status_at($1, $2, $3::timestamptz)`, invokeID, at, known)
 	if err != nil {
 		t.Fatal(err)
 	}

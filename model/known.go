@@ -1,7 +1,6 @@
 package model
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
@@ -108,9 +107,9 @@ func (k *KnownInvocation) apply(e Event) error {
 	defer k.recordChange(e.InstanceID, in, before, had, e.OccurredAt)
 	switch e.Type {
 	case EventInstanceDiscovered, EventInstanceDetailsChanged:
-		var d Details
-		if err := json.Unmarshal(e.Detail, &d); err != nil {
-			return fmt.Errorf("decode instance details: %w", err)
+		d, err := InstanceDetailsOf(e)
+		if err != nil {
+			return err
 		}
 		in.Details = d
 	case EventInstanceStatusChanged:
@@ -131,9 +130,9 @@ func (k *KnownInvocation) applyInvocation(e Event) error {
 	}
 	switch e.Type {
 	case EventInvocationDiscovered, EventInvocationAttributesChanged, EventTagsChanged:
-		var d InvocationDetail
-		if err := json.Unmarshal(e.Detail, &d); err != nil {
-			return fmt.Errorf("decode invocation detail: %w", err)
+		d, err := InvocationDetailOf(e)
+		if err != nil {
+			return err
 		}
 		if d.Attributes != nil {
 			k.Attributes = *d.Attributes

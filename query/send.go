@@ -1,7 +1,6 @@
 package query
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -46,8 +45,8 @@ func SendAt(events []store.StoredEvent, at time.Time, knownAt *time.Time) (Send,
 			e.Type != model.EventTagsChanged {
 			continue
 		}
-		var d model.InvocationDetail
-		if err := json.Unmarshal(e.Detail, &d); err != nil {
+		d, err := model.InvocationDetailOf(e.Event)
+		if err != nil {
 			return Send{}, false, fmt.Errorf("%s seq %d: decode detail: %w", e.InvokeID, e.Seq, err)
 		}
 		if d.Attributes != nil {

@@ -2,7 +2,6 @@ package query
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -68,8 +67,7 @@ func StatusAt(events []store.StoredEvent, at time.Time, knownAt *time.Time) (st 
 			}
 		case model.EventInstanceDiscovered, model.EventInstanceDetailsChanged:
 			if p, seen := detailPick[e.InstanceID]; !seen || later(e, p) {
-				var d model.Details
-				if err := json.Unmarshal(e.Detail, &d); err == nil {
+				if d, err := model.InstanceDetailsOf(e.Event); err == nil {
 					detailPick[e.InstanceID] = pick{e.OccurredAt, e.Seq}
 					details[e.InstanceID] = d
 				}

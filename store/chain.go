@@ -6,10 +6,10 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"math/big"
 	"sort"
-	"strings"
 	"time"
+
+	"github.com/cloudassistant/sendfile-archive/model"
 )
 
 // GenesisHash is the prev_hash of the first event of every chain.
@@ -97,9 +97,9 @@ func writeCanonical(buf *bytes.Buffer, v any) error {
 			buf.WriteString("false")
 		}
 	case json.Number:
-		n, err := canonicalNumber(string(t))
+		n, err := model.CanonicalNumber(string(t))
 		if err != nil {
-			return err
+			return fmt.Errorf("canonical json: %w", err)
 		}
 		buf.WriteString(n)
 	case string:
@@ -140,43 +140,6 @@ func writeCanonical(buf *bytes.Buffer, v any) error {
 }
 
 func writeString(buf *bytes.Buffer, s string) {
-	s = strings.ReplaceAll(s, "\x00", "\uFFFD")
-	b, _ := json.Marshal(s) // strings always marshal
+	b, _ := json.Marshal(model.StoredString(s)) // strings always marshal
 	buf.Write(b)
-}
-
-// canonicalNumber renders a JSON number the way PostgreSQL's numeric type
-// prints it back: plain decimal notation, the scale the input implied
-// (max(0, fraction digits - exponent)), and no negative zero.
-func canonicalNumber(s string) (string, error) {
-	if !strings.ContainsAny(s, ".eE") {
-		if strings.TrimLeft(s, "-0") == "" {
-			return "0", nil
-		}
-		return s, nil
-	}
-	mant, exp := s, 0
-	if i := strings.IndexAny(s, "eE"); i >= 0 {
-		mant = s[:i]
-		if _, err := fmt.Sscan(s[i+1:], &exp); err != nil {
-			return "", fmt.Errorf("canonical json: bad number %q", s)
-		}
-	}
-	frac := 0
-	if i := strings.IndexByte(mant, '.'); i >= 0 {
-		frac = len(mant) - i - 1
-	}
-	scale := frac - exp
-	if scale < 0 {
-		scale = 0
-	}
-	r, ok := new(big.Rat).SetString(s)
-	if !ok {
-		return "", fmt.Errorf("canonical json: bad number %q", s)
-	}
-	out := r.FloatString(scale)
-	if r.Sign() == 0 {
-		out = strings.TrimPrefix(out, "-")
-	}
-	return out, nil
 }

@@ -98,13 +98,17 @@ func (s *Snapshot) SelectedEvents(ctx context.Context, sel Selection, byDay bool
 	return &EventCursor{c: c}, nil
 }
 
-// foldColumnsOf lists, for events aliased e, eventColumns without what folding never reads (payloads
-// and hashes, the bulk of an event): enough for query.SendAt, a fraction of
-// the bytes.
+// foldColumnsOf lists, for events aliased e, eventColumns without what
+// folding never reads (hashes, and the payloads of status changes, the bulk
+// of the log): enough for query.SendAt. The payloads of discoveries and
+// attribute, tag and detail changes stay: those events' values are read
+// from them (model.InvocationDetailOf, model.InstanceDetailsOf).
 func foldColumnsOf(e string) string {
 	return strings.NewReplacer("e.", e+".").Replace(`e.id, e.target_id, e.chain_position, e.invoke_id, coalesce(e.instance_id, ''),
 	e.seq, e.type, coalesce(e.from_status, ''), coalesce(e.to_status, ''), e.occurred_at, e.recorded_at, e.evidence,
-	coalesce(e.run_id, 0), CASE WHEN e.type <> 'instance_status_changed' THEN e.detail::text END, '', ''::bytea, ''::bytea`)
+	coalesce(e.run_id, 0), CASE WHEN e.type <> 'instance_status_changed' THEN e.detail::text END,
+	CASE WHEN e.type IN ('invocation_discovered', 'invocation_attributes_changed', 'invocation_tags_changed',
+		'instance_discovered', 'instance_details_changed') THEN e.payload::text ELSE '' END, ''::bytea, ''::bytea`)
 }
 
 // SendEventCursor streams, for every send with an event in a selection, all

@@ -161,7 +161,7 @@ func TestOwnerMigratesWriterRuns(t *testing.T) {
 	for i := 0; ; i++ {
 		code, out, errOut := archiver(t, "migrate", "down")
 		if code == 0 {
-			if !strings.Contains(out, "rolled back") || i > 5 {
+			if !strings.Contains(out, "rolled back") || i > 50 {
 				t.Fatalf("migrate down: %q", out)
 			}
 			continue

@@ -30,13 +30,12 @@ func Invocation(known *model.KnownInvocation, obs model.Invocation, now time.Tim
 	b.lastInvocation = known.LastOccurredAt
 
 	if known.LastSeq == 0 {
-		attrs := obs.Attributes
 		occurred, evidence := b.invocationTime(obs.Attributes.CreationTime, model.EvidenceCreationTime)
 		// The cloud's aggregate is not dated by the discovery: it holds from
 		// the instance transitions that produced it (reported below).
 		if err := b.add(model.Event{
 			Type: model.EventInvocationDiscovered, OccurredAt: occurred, Evidence: evidence,
-		}, model.InvocationDetail{Attributes: &attrs, Tags: nonNilTags(obs.Tags)}, obs.Raw); err != nil {
+		}, model.InvocationEventDetail(obs, true), obs.Raw); err != nil {
 			return nil, err
 		}
 	}
@@ -79,11 +78,10 @@ func Invocation(known *model.KnownInvocation, obs model.Invocation, now time.Tim
 	// source-dated events of the same observation forward.
 	if known.LastSeq > 0 {
 		if !known.Attributes.Equal(obs.Attributes) {
-			attrs := obs.Attributes
 			occurred, evidence := b.invocationTime(nil, "")
 			if err := b.add(model.Event{
 				Type: model.EventInvocationAttributesChanged, OccurredAt: occurred, Evidence: evidence,
-			}, model.InvocationDetail{Attributes: &attrs}, obs.Raw); err != nil {
+			}, model.InvocationEventDetail(obs, false), obs.Raw); err != nil {
 				return nil, err
 			}
 		}
@@ -91,7 +89,7 @@ func Invocation(known *model.KnownInvocation, obs model.Invocation, now time.Tim
 			occurred, evidence := b.invocationTime(nil, "")
 			if err := b.add(model.Event{
 				Type: model.EventTagsChanged, OccurredAt: occurred, Evidence: evidence,
-			}, model.InvocationDetail{Tags: nonNilTags(obs.Tags)}, map[string]any{"Tags": obs.RawTags}); err != nil {
+			}, model.TagsEventDetail(obs.Tags, obs.RawTags), map[string]any{"Tags": obs.RawTags}); err != nil {
 				return nil, err
 			}
 		}
@@ -160,13 +158,6 @@ func (b *builder) invocationTime(t *time.Time, evidence model.Evidence) (time.Ti
 	}
 	b.lastInvocation = at
 	return at, ev
-}
-
-func nonNilTags(tags []model.Tag) []model.Tag {
-	if tags == nil {
-		return []model.Tag{}
-	}
-	return tags
 }
 
 // uniqueInstances orders instances by id (so events do not depend on the

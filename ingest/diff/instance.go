@@ -50,7 +50,7 @@ func (b *builder) instance(prev *model.KnownInstance, obs model.Instance) ([]mod
 		at, ev := clock.date(stamp{obs.CreationTime, model.EvidenceCreationTime})
 		if err := b.add(model.Event{
 			Type: model.EventInstanceDiscovered, InstanceID: obs.InstanceID, OccurredAt: at, Evidence: ev,
-		}, details, obs.Raw); err != nil {
+		}, model.InstanceDetail(obs), obs.Raw); err != nil {
 			return nil, err
 		}
 	}
@@ -80,7 +80,7 @@ func (b *builder) instance(prev *model.KnownInstance, obs model.Instance) ([]mod
 		at, ev := clock.date(stamp{obs.UpdateTime, model.EvidenceUpdateTime})
 		if err := b.add(model.Event{
 			Type: model.EventInstanceDetailsChanged, InstanceID: obs.InstanceID, OccurredAt: at, Evidence: ev,
-		}, details, obs.Raw); err != nil {
+		}, model.InstanceDetail(obs), obs.Raw); err != nil {
 			return nil, err
 		}
 	}
