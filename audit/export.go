@@ -7,7 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/cloudassistant/sendfile-archive/signing"
 	"github.com/cloudassistant/sendfile-archive/store"
@@ -73,12 +76,28 @@ func Export(ctx context.Context, st *store.Store, o ExportOptions) (Manifest, er
 	return m, nil
 }
 
-// exporter is one export in progress.
+// exporter is one export in progress. Its tables are written concurrently:
+// mu guards the lists of files and the progress callback.
 type exporter struct {
 	o       ExportOptions
-	targets map[int64]store.Target
+	targets map[int64]store.Target // written before the tables, then only read
+	mu      sync.Mutex
 	files   []FileEntry
 	created []string // every path written, for cleanup
+}
+
+// progress reports a stage's progress, one report at a time.
+func (x *exporter) progress(stage string, done, total int64) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.o.Progress(stage, done, total)
+}
+
+// wrote records a path the export created (removed if it fails).
+func (x *exporter) wrote(path string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.created = append(x.created, path)
 }
 
 func (x *exporter) run(ctx context.Context, st *store.Store) (Manifest, error) {
@@ -94,13 +113,19 @@ func (x *exporter) run(ctx context.Context, st *store.Store) (Manifest, error) {
 			x.targets[h.Target.ID] = h.Target
 		}
 		m.Chains = chainEntries(heads)
-		if err := x.writeEvents(ctx, s); err != nil {
-			return err
-		}
-		if err := x.writeSends(ctx, s); err != nil {
-			return err
-		}
-		return x.writeContents(ctx, s)
+		// The event rows and the folded sends are read side by side, on two
+		// connections sharing the snapshot: each stream keeps a PostgreSQL
+		// backend and an encoder busy, and one after the other they left
+		// half the machine idle.
+		return s.Beside(ctx, func(s2 *store.Snapshot) error {
+			g, gctx := errgroup.WithContext(ctx)
+			g.Go(func() error { return x.writeEvents(gctx, s) })
+			g.Go(func() error { return x.writeSends(gctx, s2) })
+			if err := g.Wait(); err != nil {
+				return err
+			}
+			return x.writeContents(ctx, s)
+		})
 	})
 	if err != nil {
 		return Manifest{}, fmt.Errorf("export: %w", err)
@@ -178,14 +203,14 @@ func (x *exporter) writeEvents(ctx context.Context, s *store.Snapshot) error {
 		}
 	}, func(it *item) error {
 		if done++; done%progressEvery == 0 {
-			x.o.Progress("events", done, total)
+			x.progress("events", done, total)
 		}
 		return events.write(it.part, &it.row)
 	})
 	if err != nil {
 		return err
 	}
-	x.o.Progress("events", done, total)
+	x.progress("events", done, total)
 	return events.close()
 }
 
@@ -219,14 +244,14 @@ func (x *exporter) writeManifest(m *Manifest) error {
 	if err := writeExclusive(path, doc, 0o644); err != nil {
 		return err
 	}
-	x.created = append(x.created, path)
+	x.wrote(path)
 	if x.o.SignKey == nil {
 		return nil
 	}
 	if err := signing.WriteSignature(path+".sig", signing.Sign(x.o.SignKey, doc)); err != nil {
 		return fmt.Errorf("sign the manifest: %w", err)
 	}
-	x.created = append(x.created, path+".sig")
+	x.wrote(path + ".sig")
 	return nil
 }
 
@@ -266,7 +291,7 @@ func (p *partitioned[T]) to(key string) error {
 	if err != nil {
 		return err
 	}
-	p.x.created = append(p.x.created, filepath.Join(p.x.o.Dir, filepath.FromSlash(out.name)))
+	p.x.wrote(filepath.Join(p.x.o.Dir, filepath.FromSlash(out.name)))
 	w, err := NewWriter[T](p.x.o.Format, out)
 	if err != nil {
 		_ = out.f.Close()
@@ -301,7 +326,9 @@ func (p *partitioned[T]) close() error {
 	if err != nil {
 		return err
 	}
+	p.x.mu.Lock()
 	p.x.files = append(p.x.files, entry)
+	p.x.mu.Unlock()
 	return nil
 }
 

@@ -33,7 +33,7 @@ func (x *exporter) writeSends(ctx context.Context, s *store.Snapshot) error {
 	var done int64
 	write := func(it *sendItem) error {
 		if done++; done%progressEvery == 0 {
-			x.o.Progress("sends", done, -1)
+			x.progress("sends", done, -1)
 		}
 		if err := sends.write(it.part, &it.send); err != nil {
 			return err
@@ -54,7 +54,7 @@ func (x *exporter) writeSends(ctx context.Context, s *store.Snapshot) error {
 	if err != nil {
 		return err
 	}
-	x.o.Progress("sends", done, done)
+	x.progress("sends", done, done)
 	if err := sends.close(); err != nil {
 		return err
 	}

@@ -65,8 +65,16 @@ func BenchmarkLargeArchive(b *testing.B) {
 
 const quarterQuery = `SELECT s.invoke_id, s.name, s.target_dir, s.creation_time, i.status
 	FROM archive.sends s
+	LEFT JOIN archive.send_status_intervals i ON i.target_id = s.target_id AND i.invoke_id = s.invoke_id
+	     AND i.valid_from <= $2 AND (i.valid_to IS NULL OR i.valid_to > $2)
+	WHERE s.creation_time >= $1 AND s.creation_time < $2 ORDER BY s.creation_time`
+
+// recentQuery is the README's query for a short, recent period: each send's
+// intervals looked up laterally.
+const recentQuery = `SELECT s.invoke_id, s.name, s.creation_time, i.status
+	FROM archive.sends s
 	LEFT JOIN LATERAL (
-	    SELECT i.status FROM archive.send_status_intervals i
+	    SELECT i.status FROM archive.send_intervals i
 	    WHERE i.target_id = s.target_id AND i.invoke_id = s.invoke_id
 	      AND i.valid_from <= $2 AND (i.valid_to IS NULL OR i.valid_to > $2)
 	    ORDER BY i.valid_from DESC LIMIT 1) i ON true
@@ -116,8 +124,9 @@ func BenchmarkRecentMonth(b *testing.B) {
 	}
 	ctx := context.Background()
 	queries := map[string]string{
-		"events-by-type": `SELECT type, count(*) FROM archive.events WHERE occurred_at >= $1 AND occurred_at < $2 GROUP BY 1`,
-		"sends-outcome":  quarterQuery,
+		"events-by-type":     `SELECT type, count(*) FROM archive.events WHERE occurred_at >= $1 AND occurred_at < $2 GROUP BY 1`,
+		"sends-outcome":      recentQuery,
+		"sends-outcome-join": quarterQuery,
 	}
 	took := map[string][2]time.Duration{}
 	for i, url := range urls {
@@ -130,6 +139,16 @@ func BenchmarkRecentMonth(b *testing.B) {
 			b.Fatal(err)
 		}
 		from := to.Add(-30 * 24 * time.Hour)
+		// One untimed pass first: each archive is measured warm, not the
+		// first one cold and the second in the cache the first filled.
+		for _, sql := range queries {
+			if err := drain(ctx, st, sql, from, to); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if _, err := (&query.Querier{Store: st}).Period(ctx, from, to); err != nil {
+			b.Fatal(err)
+		}
 		for n := 0; n < b.N; n++ {
 			for name, sql := range queries {
 				start := time.Now()

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"testing"
 	"time"
 
+	"github.com/cloudassistant/sendfile-archive/harness"
 	"github.com/cloudassistant/sendfile-archive/model"
 	"github.com/cloudassistant/sendfile-archive/query"
 	"github.com/cloudassistant/sendfile-archive/store"
@@ -78,4 +80,53 @@ func BenchmarkVerify(b *testing.B) {
 	b.ReportMetric(float64(verifyTime)/float64(scanTime), "x-scan")
 	b.ReportMetric(float64(total)*float64(b.N)/verifyTime.Seconds(), "events/s")
 	b.ReportMetric(verifyTime.Seconds()/float64(b.N), "s/verify")
+}
+
+// BenchmarkVerifyArchive is BenchmarkVerify on a realistic archive: the
+// simulator's sends (about 16 events each) archived by the archiver, so the
+// projection check folds sends of their real size rather than one event
+// each. Set VERIFY_BENCH_URL to reuse a built archive (the export
+// benchmark's, say); else one of about a million events is built here.
+//
+//	VERIFY_BENCH_URL=… go test ./query/ -run XXX -bench VerifyArchive -benchtime 1x
+func BenchmarkVerifyArchive(b *testing.B) {
+	ctx := context.Background()
+	url := os.Getenv("VERIFY_BENCH_URL")
+	if url == "" {
+		url = storetest.URL(b)
+	}
+	st, err := store.Open(ctx, url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	var total int64
+	if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM archive.events`).Scan(&total); err != nil {
+		b.Fatal(err)
+	}
+	if total == 0 {
+		if _, err := harness.BuildArchive(ctx, st, 7, 1000, 59); err != nil {
+			b.Fatal(err)
+		}
+		_ = st.Pool().QueryRow(ctx, `SELECT count(*) FROM archive.events`).Scan(&total)
+	}
+	q := &query.Querier{Store: st}
+	b.ResetTimer()
+	var verifyTime, scanTime time.Duration
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		rep, err := q.Verify(ctx)
+		verifyTime += time.Since(start)
+		if err != nil || !rep.OK() || rep.Events != total {
+			b.Fatalf("verify: %+v %v", rep, err)
+		}
+		start = time.Now()
+		if err := st.ScanEvents(ctx, store.ByChain, func(store.StoredEvent) error { return nil }); err != nil {
+			b.Fatal(err)
+		}
+		scanTime += time.Since(start)
+	}
+	b.ReportMetric(float64(total), "events")
+	b.ReportMetric(float64(verifyTime)/float64(scanTime), "x-scan")
+	b.ReportMetric(float64(total)*float64(b.N)/verifyTime.Seconds(), "events/s")
 }

@@ -33,21 +33,29 @@ func (a *app) progress() func(stage string, done, total int64) {
 	}
 }
 
+// progressBar shows one stage at a time on the bar line: the first to
+// report takes it until it finishes. Stages running alongside (an export
+// writes its events and its sends at once) report on a line of their own
+// when they finish.
 func (a *app) progressBar() func(stage string, done, total int64) {
 	var bar *progressbar.ProgressBar
 	var current string
 	return func(stage string, done, total int64) {
-		if stage != current {
-			if bar != nil {
-				_ = bar.Finish()
-				fmt.Fprintln(a.stderr)
-			}
+		finished := total >= 0 && done == total
+		if bar == nil {
 			current = stage
 			bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(a.stderr), progressbar.OptionSetDescription(stage),
 				progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionThrottle(200*time.Millisecond))
 		}
+		if stage != current {
+			if finished {
+				_ = bar.Clear()
+				fmt.Fprintf(a.stderr, "%s: %d done\n", stage, done)
+			}
+			return
+		}
 		_ = bar.Set64(done)
-		if total >= 0 && done == total {
+		if finished {
 			_ = bar.Finish()
 			fmt.Fprintln(a.stderr)
 			bar, current = nil, ""
