@@ -67,6 +67,11 @@ func Export(ctx context.Context, st *store.Store, o ExportOptions) (Manifest, er
 	x := &exporter{o: o}
 	m, err := x.run(ctx, st)
 	if err == nil {
+		// Cancelled after the last row was read (an interrupt at the very
+		// end): still no manifest, as for any export that did not finish.
+		err = ctx.Err()
+	}
+	if err == nil {
 		err = x.writeManifest(&m)
 	}
 	if err != nil {
