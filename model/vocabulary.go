@@ -24,6 +24,18 @@ const (
 	StatusTimeout Status = "Timeout"
 )
 
+// Per-instance statuses documented only for commands (ECS and EFLO
+// DescribeInvocations), besides the send-file ones above, which commands
+// share. Cancelled, Terminated and Stopped count as stopped for the
+// aggregate.
+const (
+	StatusScheduled  Status = "Scheduled"
+	StatusStopping   Status = "Stopping"
+	StatusStopped    Status = "Stopped"
+	StatusCancelled  Status = "Cancelled"
+	StatusTerminated Status = "Terminated"
+)
+
 // Aggregate statuses. AggregateUnknown is the archive's own: it stands for an
 // invocation with no instances or with an instance status the docs do not list.
 const (
@@ -35,7 +47,15 @@ const (
 	AggregateUnknown       Status = "Unknown"
 )
 
-// InstanceStatuses lists every documented per-instance status.
+// Aggregate statuses that only commands have.
+const (
+	AggregateScheduled Status = "Scheduled"
+	AggregateStopping  Status = "Stopping"
+	AggregateStopped   Status = "Stopped"
+)
+
+// InstanceStatuses lists every documented per-instance status of send-file
+// sources.
 var InstanceStatuses = []Status{
 	StatusPending, StatusInvalid, StatusRunning, StatusAborted,
 	StatusSuccess, StatusFailed, StatusError, StatusTimeout,
@@ -45,6 +65,19 @@ var InstanceStatuses = []Status{
 var AggregateStatuses = []Status{
 	AggregatePending, AggregateRunning, AggregateSuccess,
 	AggregateFailed, AggregatePartialFailed, AggregateUnknown,
+}
+
+// CommandInstanceStatuses lists every documented per-instance status of
+// command sources.
+var CommandInstanceStatuses = []Status{
+	StatusPending, StatusScheduled, StatusRunning, StatusStopping, StatusStopped, StatusSuccess, StatusFailed,
+	StatusError, StatusTimeout, StatusCancelled, StatusTerminated, StatusInvalid, StatusAborted,
+}
+
+// CommandAggregateStatuses lists every value CommandAggregate can return.
+var CommandAggregateStatuses = []Status{
+	AggregatePending, AggregateScheduled, AggregateRunning, AggregateStopping, AggregateStopped,
+	AggregateSuccess, AggregateFailed, AggregatePartialFailed, AggregateUnknown,
 }
 
 // EventType names what an event records.
@@ -96,5 +129,12 @@ type SourceID string
 
 // Sources.
 const (
-	SourceSendFileResults SourceID = "ecs.DescribeSendFileResults"
+	SourceSendFileResults     SourceID = "ecs.DescribeSendFileResults"
+	SourceCommands            SourceID = "ecs.DescribeInvocations"
+	SourceEFLOSendFileResults SourceID = "eflo.DescribeSendFileResults"
+	SourceEFLOCommands        SourceID = "eflo.DescribeInvocations"
 )
+
+// Sources lists every source the archive knows, in the order they are
+// documented (DESIGN.md §11).
+var Sources = []SourceID{SourceSendFileResults, SourceCommands, SourceEFLOSendFileResults, SourceEFLOCommands}

@@ -12,6 +12,8 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
+var statementEnd = regexp.MustCompile(`;[ \t]*(?:--[^\n]*)?\n`)
+
 // analystExamples returns the SQL statements of the README's analyst
 // section (the role setup block aside).
 func analystExamples(t *testing.T) []string {
@@ -29,7 +31,9 @@ func analystExamples(t *testing.T) []string {
 		if strings.Contains(m[1], "CREATE ROLE") {
 			continue
 		}
-		for _, stmt := range strings.Split(m[1], ";\n") {
+		// A statement ends at a semicolon ending its line, a trailing
+		// comment allowed ("SELECT …;   -- PartialFailed").
+		for _, stmt := range statementEnd.Split(m[1], -1) {
 			var lines []string
 			for _, l := range strings.Split(stmt, "\n") {
 				if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "--") {
