@@ -17,7 +17,7 @@ import (
 type Result struct {
 	Target  store.Target
 	Run     store.Run
-	Skipped bool // another archiver held the lease
+	Skipped bool // another archiver held the lease, or the target is retired
 	Err     error
 }
 
@@ -72,6 +72,7 @@ func (r *Runner) Once(ctx context.Context) ([]Result, error) {
 		res := r.one(ctx, account, region, api, logger)
 		results = append(results, res)
 		switch {
+		case res.Skipped && res.Target.Retired:
 		case res.Skipped:
 			logger.Info("target skipped: another archiver holds its lease", "target", res.Target.String())
 		case res.Err != nil:
@@ -117,6 +118,13 @@ func (r *Runner) one(ctx context.Context, account, region string, api source.Opt
 	}
 	if adopted {
 		logger.Info("adopted the archive's unnamed target for this account", "target", target.String())
+	}
+	if target.Retired {
+		// Retired by the operator (archiver targets retire): configured
+		// still, but not walked; its events stay.
+		logger.Info("target is retired; not walked", "target", target.String())
+		res.Skipped = true
+		return res
 	}
 	src, err := source.NewClient(region, api)
 	if err != nil {

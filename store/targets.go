@@ -17,6 +17,9 @@ type Target struct {
 	Account string
 	Region  string
 	Source  model.SourceID
+	// Retired is set by EnsureTarget for a retired target, which is not
+	// walked (see RetireTarget).
+	Retired bool `db:"-" json:"-"`
 }
 
 // String names the target for logs and messages.
@@ -47,7 +50,7 @@ func (s *Store) EnsureTarget(ctx context.Context, account, region string, source
 		return tx.QueryRow(ctx, `
 			INSERT INTO archive.targets (account, region, source) VALUES ($1, $2, $3)
 			ON CONFLICT (account, region, source) DO UPDATE SET account = EXCLUDED.account
-			RETURNING id`, account, region, source).Scan(&t.ID)
+			RETURNING id, retired_at IS NOT NULL`, account, region, source).Scan(&t.ID, &t.Retired)
 	})
 	if err != nil {
 		return Target{}, false, fmt.Errorf("ensure target %s: %w", t, interpretError(err))

@@ -71,7 +71,10 @@ func (a *app) printResults(results []ingest.Result) {
 	fmt.Fprintln(tw, "TARGET\tOUTCOME\tPAGES\tRECORDS\tEVENTS\tAPI CALLS\tRETRIES\tEXPIRED\tDURATION")
 	for _, r := range results {
 		outcome := string(r.Outcome())
-		if r.Skipped {
+		switch {
+		case r.Skipped && r.Target.Retired:
+			outcome = "skipped (retired)"
+		case r.Skipped:
 			outcome = "skipped (lease held elsewhere)"
 		}
 		dur := ""
