@@ -34,8 +34,13 @@ func (r Result) Outcome() model.RunOutcome {
 
 // Runner runs one cycle over every configured target.
 type Runner struct {
-	Store   *store.Store
+	Store *store.Store
+	// Regions are walked with the credential chain's account (identified
+	// through STS) when Accounts is empty.
 	Regions []string
+	// Accounts, when set, replace Regions: each with its own credentials,
+	// its targets carrying its name.
+	Accounts []Account
 	// API configures every API client the runner builds: the endpoint, the
 	// credential (nil: the standard chain), the timeout and the retries.
 	API    source.Options
@@ -44,9 +49,10 @@ type Runner struct {
 	// HashOnlyContents: see Cycle.
 	HashOnlyContents bool
 
-	mu      sync.Mutex
-	api     source.Options // API with its credential resolved
-	account string         // whose credentials API's are
+	mu       sync.Mutex
+	api      source.Options            // API with its credential resolved
+	account  string                    // whose credentials API's are
+	accounts map[string]source.Options // per configured account, once built
 }
 
 // Once runs one cycle per target, one after the other, and returns every
@@ -57,6 +63,9 @@ func (r *Runner) Once(ctx context.Context) ([]Result, error) {
 	logger := r.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
+	}
+	if len(r.Accounts) > 0 {
+		return r.onceAccounts(ctx, logger)
 	}
 	api, account, err := r.identify(ctx)
 	if err != nil {
@@ -71,22 +80,31 @@ func (r *Runner) Once(ctx context.Context) ([]Result, error) {
 	for _, region := range r.Regions {
 		res := r.one(ctx, account, region, api, logger)
 		results = append(results, res)
-		switch {
-		case res.Skipped && res.Target.Retired:
-		case res.Skipped:
-			logger.Info("target skipped: another archiver holds its lease", "target", res.Target.String())
-		case res.Err != nil:
-			failed = append(failed, fmt.Errorf("%s: %w", res.Target, res.Err))
-		default:
-			logger.Info("cycle done", "target", res.Target.String(), "pages", res.Run.Pages,
-				"records", res.Run.Records, "events", res.Run.Events, "api_calls", res.Run.APICalls,
-				"retries", res.Run.Retries, "expired", res.Run.Expired)
+		if err := r.report(res, logger); err != nil {
+			failed = append(failed, err)
 		}
 		if ctx.Err() != nil {
 			break
 		}
 	}
 	return results, errors.Join(failed...)
+}
+
+// report logs a target's outcome and returns its failure, if any, naming
+// the target.
+func (r *Runner) report(res Result, logger *slog.Logger) error {
+	switch {
+	case res.Skipped && res.Target.Retired:
+	case res.Skipped:
+		logger.Info("target skipped: another archiver holds its lease", "target", res.Target.String())
+	case res.Err != nil:
+		return fmt.Errorf("%s: %w", res.Target, res.Err)
+	default:
+		logger.Info("cycle done", "target", res.Target.String(), "pages", res.Run.Pages,
+			"records", res.Run.Records, "events", res.Run.Events, "api_calls", res.Run.APICalls,
+			"retries", res.Run.Retries, "expired", res.Run.Expired)
+	}
+	return nil
 }
 
 // identify settles the credential and the account it belongs to, once per

@@ -62,8 +62,21 @@ func (a *app) runner(cmd *cobra.Command, flags *configFlags) (config, *ingest.Ru
 	if err != nil {
 		return cfg, nil, err
 	}
-	return cfg, &ingest.Runner{Store: st, Regions: cfg.Regions, Logger: logger, HashOnlyContents: cfg.Contents == "hashes",
-		API: source.Options{Endpoint: cfg.Endpoint, Timeout: cfg.Timeout.Duration}}, nil
+	return cfg, &ingest.Runner{Store: st, Regions: cfg.Regions, Accounts: runnerAccounts(cfg.Accounts), Logger: logger,
+		HashOnlyContents: cfg.Contents == "hashes", API: source.Options{Endpoint: cfg.Endpoint, Timeout: cfg.Timeout.Duration}}, nil
+}
+
+// runnerAccounts turns the config file's accounts into the runner's.
+func runnerAccounts(accounts []accountConfig) []ingest.Account {
+	var out []ingest.Account
+	for _, a := range accounts {
+		acct := ingest.Account{Name: a.Name, Profile: a.Profile, Regions: a.Regions}
+		if a.RoleARN != "" {
+			acct.Role = &source.Role{ARN: a.RoleARN, ExternalID: a.ExternalID}
+		}
+		out = append(out, acct)
+	}
+	return out
 }
 
 func (a *app) printResults(results []ingest.Result) {

@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
 
 	"github.com/cloudassistant/sendfile-archive/ingest/schedule"
+	"github.com/cloudassistant/sendfile-archive/model"
 )
 
 // config is what `ingest` and `run` need. It is built in one pipeline:
@@ -33,6 +35,21 @@ type config struct {
 	// Contents is "store" (file bodies kept once per SHA-256) or "hashes"
 	// (only their hashes, for sites that must not keep what was pushed).
 	Contents string `json:"contents"`
+	// Accounts, from the config file only (DESIGN.md §11): each with its
+	// own credentials, regions and sources. Empty: one account, the
+	// credential chain's, over Regions.
+	Accounts []accountConfig `json:"accounts"`
+}
+
+// accountConfig is one account of the config file. It names where its
+// credentials come from, never the credentials themselves.
+type accountConfig struct {
+	Name       string   `json:"name"`        // stored as its targets' account
+	Profile    string   `json:"profile"`     // a credentials profile (default: the standard chain)
+	RoleARN    string   `json:"role_arn"`    // a RAM role to assume with those credentials
+	ExternalID string   `json:"external_id"` // the role's external id, if its trust policy asks for one
+	Regions    []string `json:"regions"`
+	Sources    []string `json:"sources"` // default: ecs.DescribeSendFileResults
 }
 
 // duration reads "30s"-style strings from JSON.
@@ -69,13 +86,26 @@ func fieldErrorf(field, format string, args ...any) error {
 	return fieldError{field, fmt.Errorf(format, args...)}
 }
 
-// loadFile merges a JSON config file over c. Only the keys present change.
+// loadFile merges a YAML config file (JSON is YAML too) over c. Only the
+// keys present change. The YAML is read as plain data and decoded through
+// the same JSON field names as everything else, unknown keys refused.
 func (c *config) loadFile(path string) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return fieldError{"config", err}
 	}
-	dec := json.NewDecoder(strings.NewReader(string(b)))
+	var doc any
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return usageError{fieldError{"config", fmt.Errorf("%s: %w", path, err)}}
+	}
+	if doc == nil {
+		return nil // an empty file changes nothing
+	}
+	asJSON, err := json.Marshal(doc)
+	if err != nil {
+		return usageError{fieldError{"config", fmt.Errorf("%s: keys must be strings: %w", path, err)}}
+	}
+	dec := json.NewDecoder(strings.NewReader(string(asJSON)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(c); err != nil {
 		return usageError{fieldError{"config", fmt.Errorf("%s: %w", path, err)}}
@@ -136,7 +166,7 @@ type configFlags struct {
 func (f *configFlags) register(cmd *cobra.Command, daemon bool) {
 	f.daemon = daemon
 	fl := cmd.Flags()
-	fl.StringVar(&f.file, "config", "", "JSON config file with regions, endpoint, schedule, listen, timeout (default $ARCHIVER_CONFIG)")
+	fl.StringVar(&f.file, "config", "", "YAML (or JSON) config file: accounts, regions, endpoint, schedule, listen, timeout (default $ARCHIVER_CONFIG)")
 	fl.StringVar(&f.regions, "regions", "", "comma-separated region ids to archive (default $ARCHIVER_REGIONS)")
 	fl.StringVar(&f.endpoint, "endpoint", "", "API endpoint URL instead of each product's public endpoint, e.g. http://127.0.0.1:8099 (default $ARCHIVER_ENDPOINT)")
 	fl.DurationVar(&f.timeout, "timeout", 0, "timeout of one API call (default $ARCHIVER_TIMEOUT or 15s)")
@@ -201,18 +231,15 @@ var regionRE = regexp.MustCompile(`^[a-z]{2,}(-[a-z0-9]+)+$`)
 // Validate checks every field and returns all problems, each naming its field.
 func (c config) Validate(daemon bool) error {
 	var errs []error
-	if len(c.Regions) == 0 {
+	switch {
+	case len(c.Accounts) > 0 && len(c.Regions) > 0:
+		errs = append(errs, fieldErrorf("regions", "the config file lists accounts: give each account its regions there, not --regions"))
+	case len(c.Accounts) > 0:
+		errs = append(errs, validateAccounts(c.Accounts)...)
+	case len(c.Regions) == 0:
 		errs = append(errs, fieldErrorf("regions", "no regions to archive: pass --regions cn-hangzhou,... or set ARCHIVER_REGIONS"))
-	}
-	seen := map[string]bool{}
-	for _, r := range c.Regions {
-		if !regionRE.MatchString(r) {
-			errs = append(errs, fieldErrorf("regions", "%q is not a region id such as cn-hangzhou", r))
-		}
-		if seen[r] {
-			errs = append(errs, fieldErrorf("regions", "%q is listed twice", r))
-		}
-		seen[r] = true
+	default:
+		errs = append(errs, validateRegions("regions", c.Regions)...)
 	}
 	if c.Endpoint != "" {
 		u, err := url.Parse(c.Endpoint)
@@ -241,6 +268,64 @@ func (c config) Validate(daemon bool) error {
 		return usageError{errors.Join(errs...)}
 	}
 	return nil
+}
+
+// validateRegions checks a list of region ids.
+func validateRegions(field string, regions []string) []error {
+	var errs []error
+	seen := map[string]bool{}
+	for _, r := range regions {
+		if !regionRE.MatchString(r) {
+			errs = append(errs, fieldErrorf(field, "%q is not a region id such as cn-hangzhou", r))
+		}
+		if seen[r] {
+			errs = append(errs, fieldErrorf(field, "%q is listed twice", r))
+		}
+		seen[r] = true
+	}
+	return errs
+}
+
+// supportedSources are the sources this version walks; the others are
+// known (model.Sources) but not archived yet.
+var supportedSources = map[model.SourceID]bool{model.SourceSendFileResults: true}
+
+// validateAccounts checks the config file's accounts, naming each problem's
+// account by its position and name.
+func validateAccounts(accounts []accountConfig) []error {
+	var errs []error
+	names := map[string]bool{}
+	for i, a := range accounts {
+		field := fmt.Sprintf("accounts[%d]", i)
+		if a.Name != "" {
+			field += " (" + a.Name + ")"
+		}
+		switch {
+		case strings.TrimSpace(a.Name) == "" || a.Name != strings.TrimSpace(a.Name):
+			errs = append(errs, fieldErrorf(field, "needs a name without surrounding spaces (stored as its targets' account)"))
+		case names[a.Name]:
+			errs = append(errs, fieldErrorf(field, "the name %q is used twice", a.Name))
+		}
+		names[a.Name] = true
+		if len(a.Regions) == 0 {
+			errs = append(errs, fieldErrorf(field+".regions", "no regions to archive"))
+		}
+		errs = append(errs, validateRegions(field+".regions", a.Regions)...)
+		for _, src := range a.Sources {
+			if _, err := model.RulesFor(model.SourceID(src)); err != nil {
+				errs = append(errs, fieldErrorf(field+".sources", "%v", err))
+			} else if !supportedSources[model.SourceID(src)] {
+				errs = append(errs, fieldErrorf(field+".sources", "%s is not archived by this version yet", src))
+			}
+		}
+		if a.RoleARN == "" && a.ExternalID != "" {
+			errs = append(errs, fieldErrorf(field+".external_id", "is set without role_arn"))
+		}
+		if a.RoleARN != "" && (!strings.HasPrefix(a.RoleARN, "acs:ram::") || !strings.Contains(a.RoleARN, ":role/")) {
+			errs = append(errs, fieldErrorf(field+".role_arn", "%q is not a role ARN such as acs:ram::1234567890123456:role/archiver-read", a.RoleARN))
+		}
+	}
+	return errs
 }
 
 func splitList(v string) []string {

@@ -12,7 +12,7 @@ import (
 	"github.com/cloudassistant/sendfile-archive/store/storetest"
 )
 
-func listTargets(t *testing.T) map[string]targetJSON {
+func listTargetsAll(t *testing.T) []targetJSON {
 	t.Helper()
 	code, out, errOut := archiver(t, "targets", "--format", "json")
 	if code != 0 {
@@ -22,8 +22,14 @@ func listTargets(t *testing.T) map[string]targetJSON {
 	if err := json.Unmarshal([]byte(out), &list); err != nil {
 		t.Fatalf("targets --format json: %v %q", err, out)
 	}
+	return list
+}
+
+// listTargets is listTargetsAll by region.
+func listTargets(t *testing.T) map[string]targetJSON {
+	t.Helper()
 	m := map[string]targetJSON{}
-	for _, tg := range list {
+	for _, tg := range listTargetsAll(t) {
 		m[tg.Region] = tg
 	}
 	return m

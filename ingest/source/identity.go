@@ -71,36 +71,10 @@ const stsEndpoint = "sts.aliyuncs.com"
 // credentials belong to, so one account's walk never judges another's
 // records; GetCallerIdentity needs no RAM permission.
 func CallerAccount(ctx context.Context, opts Options) (string, Stats, error) {
-	cfg, err := opts.openapiConfig()
-	if err != nil {
-		return "", Stats{}, err
-	}
-	if cfg.Endpoint == nil {
-		cfg.Endpoint = tea.String(stsEndpoint)
-	}
-	client, err := openapi.NewClient(cfg)
-	if err != nil {
-		return "", Stats{}, fmt.Errorf("create STS client: %w", err)
-	}
-	timeout := opts.Timeout
-	if timeout == 0 {
-		timeout = 15 * time.Second
-	}
 	var account string
-	st, err := opts.Retry.withDefaults().do(ctx, func(ctx context.Context) error {
-		body, err := callAside(ctx, func() (map[string]any, error) {
-			return client.CallApi(&openapi.Params{
-				Action: tea.String("GetCallerIdentity"), Version: tea.String("2015-04-01"),
-				Protocol: tea.String("HTTPS"), Pathname: tea.String("/"), Method: tea.String("POST"),
-				AuthType: tea.String("AK"), Style: tea.String("RPC"), ReqBodyType: tea.String("formData"),
-				BodyType: tea.String("string"),
-			}, &openapi.OpenApiRequest{Query: openapiutil.Query(map[string]any{})}, runtimeOptions(timeout))
-		})
-		if err != nil {
-			return err
-		}
+	st, err := callSTS(ctx, opts, "GetCallerIdentity", map[string]any{}, func(body []byte) error {
 		var id struct{ AccountId string }
-		if err := json.Unmarshal(body.data, &id); err != nil || strings.TrimSpace(id.AccountId) == "" {
+		if err := json.Unmarshal(body, &id); err != nil || strings.TrimSpace(id.AccountId) == "" {
 			return fmt.Errorf("%w: GetCallerIdentity answered without an AccountId", ErrMalformed)
 		}
 		account = strings.TrimSpace(id.AccountId)
@@ -110,6 +84,41 @@ func CallerAccount(ctx context.Context, opts Options) (string, Stats, error) {
 		return "", st, fmt.Errorf("identify the account (STS GetCallerIdentity): %w", err)
 	}
 	return account, st, nil
+}
+
+// callSTS calls one STS action (version 2015-04-01, RPC) with opts'
+// credential and endpoint, retrying as every API call does, and hands the
+// answer's body to read.
+func callSTS(ctx context.Context, opts Options, action string, query map[string]any, read func([]byte) error) (Stats, error) {
+	cfg, err := opts.openapiConfig()
+	if err != nil {
+		return Stats{}, err
+	}
+	if cfg.Endpoint == nil {
+		cfg.Endpoint = tea.String(stsEndpoint)
+	}
+	client, err := openapi.NewClient(cfg)
+	if err != nil {
+		return Stats{}, fmt.Errorf("create STS client: %w", err)
+	}
+	timeout := opts.Timeout
+	if timeout == 0 {
+		timeout = 15 * time.Second
+	}
+	return opts.Retry.withDefaults().do(ctx, func(ctx context.Context) error {
+		body, err := callAside(ctx, func() (map[string]any, error) {
+			return client.CallApi(&openapi.Params{
+				Action: tea.String(action), Version: tea.String("2015-04-01"),
+				Protocol: tea.String("HTTPS"), Pathname: tea.String("/"), Method: tea.String("POST"),
+				AuthType: tea.String("AK"), Style: tea.String("RPC"), ReqBodyType: tea.String("formData"),
+				BodyType: tea.String("string"),
+			}, &openapi.OpenApiRequest{Query: openapiutil.Query(query)}, runtimeOptions(timeout))
+		})
+		if err != nil {
+			return err
+		}
+		return read(body.data)
+	})
 }
 
 func runtimeOptions(timeout time.Duration) *util.RuntimeOptions {
