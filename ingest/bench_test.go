@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,8 +45,16 @@ func BenchmarkIngest(b *testing.B) {
 			token = p.NextToken
 		}
 	}
-	for _, mode := range []string{"first", "steady"} {
+	// "first-50ms" is "first" with the simulator answering each call after
+	// 50 ms, as a real API does (50-200 ms): with read-ahead, the page
+	// transactions hide behind the waits.
+	// "first-50ms-serial" is the same without read-ahead, for comparison.
+	for _, mode := range []string{"first", "steady", "first-50ms", "first-50ms-serial"} {
 		b.Run(mode, func(b *testing.B) {
+			if strings.HasPrefix(mode, "first-50ms") {
+				w.sim.SetFaults(cloudsim.Faults{Latency: 50 * time.Millisecond})
+				defer w.sim.SetFaults(cloudsim.Faults{})
+			}
 			var walkTime, cycleTime time.Duration
 			var pages, records, events int
 			for i := 0; i < b.N; i++ {
@@ -56,6 +65,9 @@ func BenchmarkIngest(b *testing.B) {
 					b.Fatal(err)
 				}
 				c := &ingest.Cycle{Store: st, Target: target, Source: client, Clock: w.sim.Now}
+				if strings.HasSuffix(mode, "-serial") {
+					c.ReadAhead = -1
+				}
 				if mode == "steady" {
 					if _, err := c.Run(ctx); err != nil {
 						b.Fatal(err)

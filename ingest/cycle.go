@@ -40,6 +40,11 @@ type Cycle struct {
 	// MaxRestarts bounds how often a walk restarts after the API rejects its
 	// pagination token (default 3).
 	MaxRestarts int
+	// ReadAhead is how many pages the walk fetches ahead of the page being
+	// stored (default 1; negative: none, each page fetched after the last
+	// was stored). One page is enough to overlap the API's latency with
+	// the page transaction; more only holds more memory.
+	ReadAhead int
 	// HashOnlyContents keeps only the SHA-256 of file contents, never the
 	// bodies, for sites that must not store what was pushed.
 	HashOnlyContents bool
@@ -65,8 +70,8 @@ func (c *Cycle) Run(ctx context.Context) (store.Run, error) {
 	}
 	rec := &recorder{store: c.Store, target: c.Target, run: &run, clock: c.Clock, seen: map[string]bool{},
 		hashOnly: c.HashOnlyContents}
-	walk := &fullWalk{source: c.Source, maxPages: c.MaxPages, maxRestarts: c.MaxRestarts, logger: c.Logger,
-		target: c.Target}
+	walk := &fullWalk{source: c.Source, maxPages: c.MaxPages, maxRestarts: c.MaxRestarts, readAhead: c.ReadAhead,
+		logger: c.Logger, target: c.Target}
 	err = walk.run(ctx, rec)
 	if err == nil {
 		run.CompleteWalk = true
@@ -99,6 +104,9 @@ func (c *Cycle) defaults() {
 	}
 	if c.MaxRestarts == 0 {
 		c.MaxRestarts = 3
+	}
+	if c.ReadAhead == 0 {
+		c.ReadAhead = 1
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -48,6 +48,8 @@ type Runner struct {
 	Logger *slog.Logger
 	// HashOnlyContents: see Cycle.
 	HashOnlyContents bool
+	// ReadAhead: see Cycle.
+	ReadAhead int
 
 	mu       sync.Mutex
 	api      source.Options            // API with its credential resolved
@@ -149,7 +151,8 @@ func (r *Runner) one(ctx context.Context, account, region string, api source.Opt
 		res.Err = err
 		return res
 	}
-	c := &Cycle{Store: r.Store, Target: target, Source: src, Clock: r.Clock, Logger: logger, HashOnlyContents: r.HashOnlyContents}
+	c := &Cycle{Store: r.Store, Target: target, Source: src, Clock: r.Clock, Logger: logger, HashOnlyContents: r.HashOnlyContents,
+		ReadAhead: r.ReadAhead}
 	res.Run, res.Err = c.Run(ctx)
 	if errors.Is(res.Err, ErrLeaseHeld) {
 		res.Skipped, res.Err = true, nil

@@ -28,6 +28,7 @@ type fullWalk struct {
 	source      Source
 	maxPages    int
 	maxRestarts int
+	readAhead   int // pages fetched ahead of the one being stored
 	logger      *slog.Logger
 	target      store.Target
 }
@@ -50,27 +51,85 @@ func (w *fullWalk) run(ctx context.Context, sink pageSink) error {
 	}
 }
 
+// fetched is one page the reader fetched ahead, or the error that ended
+// the reading (with what the failed call cost).
+type fetched struct {
+	page source.Page
+	st   source.Stats
+	err  error
+}
+
+// pages walks the listing once. A reader fetches up to readAhead pages
+// ahead of the page being stored, so API waits and database work overlap
+// instead of adding up; the pages still reach the sink one at a time, in
+// order, and a page fetched but not yet stored when the walk stops is
+// simply fetched again by the next one. With readAhead ≤ 0 each page is
+// fetched only after the previous one was stored.
 func (w *fullWalk) pages(ctx context.Context, sink pageSink) error {
+	n := 0
+	keep := func(f fetched) error {
+		n++
+		if f.err != nil {
+			sink.called(f.st)
+			return f.err
+		}
+		if err := sink.listed(ctx, f.page, f.st); err != nil {
+			return fmt.Errorf("store page %d: %w", n, err)
+		}
+		return nil
+	}
+	if w.readAhead <= 0 {
+		var err error
+		w.read(ctx, func(f fetched) bool { err = keep(f); return err == nil })
+		return err
+	}
+	readCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// An unbuffered channel holds the reader one page ahead (the page it
+	// fetched waits in the send); each slot of buffer adds one more.
+	ahead := make(chan fetched, w.readAhead-1)
+	go func() {
+		defer close(ahead)
+		w.read(readCtx, func(f fetched) bool {
+			select {
+			case ahead <- f:
+				return true
+			case <-readCtx.Done():
+				return false
+			}
+		})
+	}()
+	for f := range ahead {
+		if err := keep(f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// read fetches the pages in order, following NextToken, and hands each to
+// emit, then the error that ended the walk if one did; it stops when emit
+// returns false.
+func (w *fullWalk) read(ctx context.Context, emit func(fetched) bool) {
 	tokens := map[string]bool{}
 	token := ""
 	for n := 1; ; n++ {
 		if n > w.maxPages {
-			return fmt.Errorf("walk stopped after %d pages: more than MaxPages", w.maxPages)
+			emit(fetched{err: fmt.Errorf("walk stopped after %d pages: more than MaxPages", w.maxPages)})
+			return
 		}
 		page, st, err := w.source.ListPage(ctx, token)
 		if err != nil {
-			sink.called(st)
-			return fmt.Errorf("walk page %d: %w", n, err)
+			emit(fetched{st: st, err: fmt.Errorf("walk page %d: %w", n, err)})
+			return
 		}
-		if err := sink.listed(ctx, page, st); err != nil {
-			return fmt.Errorf("store page %d: %w", n, err)
-		}
-		if page.NextToken == "" {
-			return nil
+		if !emit(fetched{page: page, st: st}) || page.NextToken == "" {
+			return
 		}
 		if tokens[page.NextToken] || page.NextToken == token {
-			return fmt.Errorf("walk page %d: %w: the API returned NextToken %q again; stopped instead of looping",
-				n, ErrTokenLoop, page.NextToken)
+			emit(fetched{err: fmt.Errorf("walk page %d: %w: the API returned NextToken %q again; stopped instead of looping",
+				n, ErrTokenLoop, page.NextToken)})
+			return
 		}
 		tokens[page.NextToken] = true
 		token = page.NextToken
