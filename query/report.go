@@ -44,7 +44,9 @@ type Gap struct {
 // TargetCoverage summarises what the archive has seen of one target.
 type TargetCoverage struct {
 	Target        store.Target `json:"-"`
+	Account       string       `json:"account"`
 	Region        string       `json:"region"`
+	Source        string       `json:"source"`
 	Runs          int          `json:"runs"`
 	CompleteWalks int          `json:"complete_walks"`
 	FailedRuns    int          `json:"failed_runs"`
@@ -53,6 +55,17 @@ type TargetCoverage struct {
 	CoveredFrom  *time.Time `json:"covered_from"`
 	LastComplete *time.Time `json:"last_complete_walk"`
 	Gaps         []Gap      `json:"gaps"`
+}
+
+// GapSeconds is the total length of the target's gaps, for the coverage
+// metric: a gap never heals (what was evicted unseen stays lost), so
+// neither does the metric.
+func (c TargetCoverage) GapSeconds() float64 {
+	var total time.Duration
+	for _, g := range c.Gaps {
+		total += g.Span
+	}
+	return total.Seconds()
 }
 
 // Coverage derives each target's coverage from its runs (ordered by start).
@@ -68,7 +81,7 @@ func Coverage(targets []store.Target, runs []store.Run) []TargetCoverage {
 	}
 	out := make([]TargetCoverage, 0, len(targets))
 	for _, t := range targets {
-		c := TargetCoverage{Target: t, Region: t.Region, Gaps: []Gap{}}
+		c := TargetCoverage{Target: t, Account: t.Account, Region: t.Region, Source: string(t.Source), Gaps: []Gap{}}
 		var prev *store.Run
 		for i := range byTarget[t.ID] {
 			r := byTarget[t.ID][i]

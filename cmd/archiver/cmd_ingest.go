@@ -111,7 +111,8 @@ func (a *app) runCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			d := &schedule.Daemon{Runner: runner, Schedule: cfg.Schedule, Listen: cfg.Listen, Logger: runner.Logger}
+			d := &schedule.Daemon{Runner: runner, Schedule: cfg.Schedule, Listen: cfg.Listen, Logger: runner.Logger,
+				StaleAfter: time.Duration(cfg.StaleFraction * float64(cfg.Retention.Duration))}
 			if d.AfterCycle, err = checkpointer(runner.Store, cfg); err != nil {
 				return err
 			}

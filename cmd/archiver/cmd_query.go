@@ -330,6 +330,10 @@ func (a *app) printCoverage(cov []query.TargetCoverage) {
 		}
 		fmt.Fprintf(a.stdout, "%s: %d runs (%d complete walks, %d failed); covered from %s; last complete walk %s\n",
 			c.Target.String(), c.Runs, c.CompleteWalks, c.FailedRuns, from, last)
+		if c.CompleteWalks == 0 {
+			fmt.Fprintln(a.stdout, "  no complete walk yet: nothing can be said about lost records")
+			continue
+		}
 		if len(c.Gaps) == 0 {
 			fmt.Fprintln(a.stdout, "  no gaps: every record created since coverage began was listed by some walk")
 			continue

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,6 +36,11 @@ type config struct {
 	// Contents is "store" (file bodies kept once per SHA-256) or "hashes"
 	// (only their hashes, for sites that must not keep what was pushed).
 	Contents string `json:"contents"`
+	// Retention is the shortest time the sources keep a record (the newest
+	// SDK documents one day); StaleFraction of it is how old the last
+	// success may get before the shipped alert fires.
+	Retention     duration `json:"retention"`
+	StaleFraction float64  `json:"stale_fraction"`
 	// Accounts, from the config file only (DESIGN.md §11): each with its
 	// own credentials, regions and sources. Empty: one account, the
 	// credential chain's, over Regions.
@@ -70,7 +76,7 @@ func (d *duration) UnmarshalJSON(b []byte) error {
 
 func defaultConfig() config {
 	return config{Schedule: "*/10 * * * *", Listen: ":9090", Timeout: duration{15 * time.Second},
-		CheckpointEvery: duration{24 * time.Hour}, Contents: "store"}
+		CheckpointEvery: duration{24 * time.Hour}, Contents: "store", Retention: duration{24 * time.Hour}, StaleFraction: 0.5}
 }
 
 // fieldError names the config field that is wrong and keeps why.
@@ -136,10 +142,18 @@ func (c *config) loadEnv() error {
 	if v, ok := os.LookupEnv("ARCHIVER_CHECKPOINT_KEY"); ok {
 		c.CheckpointKey = v
 	}
+	if v, ok := os.LookupEnv("ARCHIVER_STALE_FRACTION"); ok {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return usageError{fieldErrorf("stale_fraction", "ARCHIVER_STALE_FRACTION %q is not a number such as 0.5", v)}
+		}
+		c.StaleFraction = f
+	}
 	for _, d := range []struct {
 		env, field string
 		dst        *time.Duration
-	}{{"ARCHIVER_TIMEOUT", "timeout", &c.Timeout.Duration}, {"ARCHIVER_CHECKPOINT_EVERY", "checkpoint_every", &c.CheckpointEvery.Duration}} {
+	}{{"ARCHIVER_TIMEOUT", "timeout", &c.Timeout.Duration}, {"ARCHIVER_CHECKPOINT_EVERY", "checkpoint_every", &c.CheckpointEvery.Duration},
+		{"ARCHIVER_RETENTION", "retention", &c.Retention.Duration}} {
 		v, ok := os.LookupEnv(d.env)
 		if !ok {
 			continue
@@ -159,7 +173,8 @@ func (c *config) loadEnv() error {
 type configFlags struct {
 	daemon                                    bool
 	file, regions, endpoint, schedule, listen string
-	timeout, checkpointEvery                  time.Duration
+	timeout, checkpointEvery, retention       time.Duration
+	staleFraction                             float64
 	checkpointDir, checkpointKey, contents    string
 }
 
@@ -177,6 +192,8 @@ func (f *configFlags) register(cmd *cobra.Command, daemon bool) {
 		fl.StringVar(&f.checkpointDir, "checkpoint-dir", "", "write a checkpoint into this directory on a schedule (default $ARCHIVER_CHECKPOINT_DIR; none)")
 		fl.DurationVar(&f.checkpointEvery, "checkpoint-every", 0, "how often to write a checkpoint (default $ARCHIVER_CHECKPOINT_EVERY or 24h)")
 		fl.StringVar(&f.checkpointKey, "checkpoint-key", "", "Ed25519 private key to sign checkpoints with (default $ARCHIVER_CHECKPOINT_KEY; unsigned)")
+		fl.DurationVar(&f.retention, "retention", 0, "the shortest time the sources keep a record, for the staleness alert (default $ARCHIVER_RETENTION or 24h)")
+		fl.Float64Var(&f.staleFraction, "stale-fraction", 0, "alert when the last success is older than this fraction of the retention (default $ARCHIVER_STALE_FRACTION or 0.5)")
 	}
 }
 
@@ -220,6 +237,12 @@ func (f *configFlags) build(cmd *cobra.Command) (config, error) {
 	if f.daemon && set("checkpoint-key") {
 		cfg.CheckpointKey = f.checkpointKey
 	}
+	if f.daemon && set("retention") {
+		cfg.Retention.Duration = f.retention
+	}
+	if f.daemon && set("stale-fraction") {
+		cfg.StaleFraction = f.staleFraction
+	}
 	if cfg.Listen == "off" {
 		cfg.Listen = ""
 	}
@@ -260,6 +283,12 @@ func (c config) Validate(daemon bool) error {
 	}
 	if c.Contents != "store" && c.Contents != "hashes" {
 		errs = append(errs, fieldErrorf("contents", "%q is neither store nor hashes", c.Contents))
+	}
+	if c.Retention.Duration <= 0 {
+		errs = append(errs, fieldErrorf("retention", "%s is not a usable retention: it must be positive", c.Retention.Duration))
+	}
+	if c.StaleFraction <= 0 || c.StaleFraction >= 1 {
+		errs = append(errs, fieldErrorf("stale_fraction", "%g is not a fraction of the retention between 0 and 1", c.StaleFraction))
 	}
 	if c.Timeout.Duration <= 0 {
 		errs = append(errs, fieldErrorf("timeout", "%s is not a usable API call timeout: it must be positive", c.Timeout.Duration))

@@ -14,6 +14,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/cloudassistant/sendfile-archive/ingest"
+	"github.com/cloudassistant/sendfile-archive/query"
 	"github.com/cloudassistant/sendfile-archive/store"
 )
 
@@ -36,6 +37,9 @@ type Daemon struct {
 	// AfterCycle, when set, runs after every cycle that was not cut short
 	// (the checkpoint writer); its errors are logged, not fatal.
 	AfterCycle func(ctx context.Context) error
+	// StaleAfter is exported as archiver_stale_after_seconds for the alert
+	// on a last success that is too old (deploy/alerts.yml).
+	StaleAfter time.Duration
 
 	metrics *metrics
 	health  health
@@ -59,6 +63,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return err
 	}
 	d.metrics = newMetrics()
+	d.metrics.staleAfter.Set(d.StaleAfter.Seconds())
 	stopServer, err := d.serve(logger)
 	if err != nil {
 		return err
@@ -80,6 +85,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 			stop(err)
 			return
 		}
+		if ctx.Err() == nil {
+			d.recordCoverage(ctx, logger)
+		}
 		if d.AfterCycle != nil && ctx.Err() == nil {
 			if err := d.AfterCycle(ctx); err != nil {
 				logger.Error("after the cycle", "err", err)
@@ -88,7 +96,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	c := cron.New(cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger)))
 	c.Schedule(sched, cron.FuncJob(cycle))
-	logger.Info("archiver running", "schedule", d.Schedule, "targets", len(d.Runner.Regions))
+	targets := len(d.Runner.Regions)
+	for _, a := range d.Runner.Accounts {
+		targets += len(a.Regions)
+	}
+	logger.Info("archiver running", "schedule", d.Schedule, "targets", targets)
 	cycle()
 	c.Start()
 	<-ctx.Done()
@@ -98,6 +110,21 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return cause
 	}
 	return nil
+}
+
+// recordCoverage recomputes every target's coverage from its runs for the
+// gap metric. A failure (the database away) keeps the last values.
+func (d *Daemon) recordCoverage(ctx context.Context, logger *slog.Logger) {
+	st := d.Runner.Store
+	targets, err := st.Targets(ctx)
+	if err == nil {
+		var runs []store.Run
+		if runs, err = st.Runs(ctx); err == nil {
+			d.metrics.recordCoverage(query.Coverage(targets, runs))
+			return
+		}
+	}
+	logger.Warn("coverage metric not updated", "err", err)
 }
 
 // serve starts the /healthz and /metrics listener, if any, and returns the
