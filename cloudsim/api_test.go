@@ -407,7 +407,7 @@ func TestActionAndVersion(t *testing.T) {
 		_, err := c.CallApi(params, req, &util.RuntimeOptions{})
 		return err
 	}
-	if code, status := sdkError(t, call("DescribeInvocations", apiVersion)); code != "InvalidAction.NotFound" || status != 404 {
+	if code, status := sdkError(t, call("DescribeInstances", apiVersion)); code != "InvalidAction.NotFound" || status != 404 {
 		t.Errorf("other action: %d %s", status, code)
 	}
 	if code, status := sdkError(t, call(apiAction, "2016-03-14")); code != "InvalidVersion" || status != 400 {

@@ -68,24 +68,44 @@ func parseAuthorization(v string) (authorization, bool) {
 // authenticate checks the request the way the cloud's gateway does:
 // well-formed Authorization, known access key, security token, every common
 // header signed, payload hash, then the signature itself. The secret and the
-// signature never leave this function.
-func (s *Sim) authenticate(r *http.Request, query url.Values, payload []byte) *apiError {
+// signature never leave this function. A request signed with temporary
+// credentials s issued (AssumeRole) returns them, so the caller knows it
+// acts as the assumed role; otherwise the credential is nil.
+func (s *Sim) authenticate(r *http.Request, query url.Values, payload []byte) (*issuedCred, *apiError) {
 	raw := r.Header.Get("Authorization")
 	if raw == "" {
-		return errMissingAuth
+		return nil, errMissingAuth
 	}
 	a, ok := parseAuthorization(raw)
 	if !ok {
-		return errIncompleteSig
+		return nil, errIncompleteSig
 	}
-	if a.accessKeyID != s.cfg.AccessKeyID {
-		return errUnknownKey
+	secret := s.cfg.AccessKeySecret
+	cred := s.issuedFor(a.accessKeyID)
+	if cred != nil {
+		secret = cred.secret
+	} else if a.accessKeyID != s.cfg.AccessKeyID {
+		return nil, errUnknownKey
 	}
 	if id := r.Header.Get("x-acs-accesskey-id"); id != "" && id != a.accessKeyID {
-		return errIncompleteSig
+		return nil, errIncompleteSig
+	}
+	if e := s.checkToken(cred, r.Header.Get("x-acs-security-token")); e != nil {
+		return nil, e
+	}
+	if e := verifySignature(r, query, payload, a, secret); e != nil {
+		return nil, e
+	}
+	return cred, nil
+}
+
+// checkToken checks x-acs-security-token: against the issued token for
+// temporary credentials, against Config.SecurityToken (when set) otherwise.
+func (s *Sim) checkToken(cred *issuedCred, tok string) *apiError {
+	if cred != nil {
+		return checkIssued(cred, tok)
 	}
 	if s.cfg.SecurityToken != "" {
-		tok := r.Header.Get("x-acs-security-token")
 		if tok == "" {
 			return errMissingToken
 		}
@@ -93,6 +113,12 @@ func (s *Sim) authenticate(r *http.Request, query url.Values, payload []byte) *a
 			return errTokenMismatch
 		}
 	}
+	return nil
+}
+
+// verifySignature checks that every common header is signed, the payload
+// hash and the signature itself against secret.
+func verifySignature(r *http.Request, query url.Values, payload []byte, a authorization, secret string) *apiError {
 	signed := make(map[string]bool, len(a.signedHeaders))
 	for _, h := range a.signedHeaders {
 		signed[h] = true
@@ -114,7 +140,7 @@ func (s *Sim) authenticate(r *http.Request, query url.Values, payload []byte) *a
 	if r.Header.Get("x-acs-content-sha256") != hashed {
 		return errSignature
 	}
-	want := sign(s.cfg.AccessKeySecret, canonicalRequest(r, query, a.signedHeaders, hashed))
+	want := sign(secret, canonicalRequest(r, query, a.signedHeaders, hashed))
 	if !hmac.Equal([]byte(want), []byte(a.signature)) {
 		return errSignature
 	}

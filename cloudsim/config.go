@@ -57,6 +57,64 @@ type Config struct {
 	Quirks bool
 	// Faults are injected into authenticated requests; see Faults.
 	Faults Faults
+
+	// CommandsPerDay is the mean arrival rate of ECS command tasks
+	// (DescribeInvocations) per region. Default 0: no commands.
+	CommandsPerDay float64
+	// EFLOSendsPerDay and EFLOCommandsPerDay are the mean arrival rates of
+	// EFLO (Lingjun) send-file and command tasks per region. Default 0.
+	EFLOSendsPerDay    float64
+	EFLOCommandsPerDay float64
+	// NodeFleetSize is the number of EFLO nodes per region. Default 16.
+	NodeFleetSize int
+
+	// Roles are the account's RAM roles that STS AssumeRole can assume.
+	// Default none.
+	Roles []Role
+	// SessionDuration caps the lifetime of credentials AssumeRole issues
+	// for this account's roles; 0 means as requested (DurationSeconds,
+	// 900..3600 s, default 3600 s). Tests set a few seconds to exercise
+	// refreshes. Lifetimes run on the wall clock, not the virtual one.
+	SessionDuration time.Duration
+}
+
+// cloneRoles deep-copies roles so a Config handed in or out cannot alias
+// the simulator's own.
+func cloneRoles(roles []Role) []Role {
+	if roles == nil {
+		return nil
+	}
+	out := make([]Role, len(roles))
+	for i, r := range roles {
+		r.TrustedAccounts = append([]string(nil), r.TrustedAccounts...)
+		out[i] = r
+	}
+	return out
+}
+
+// validateRoles checks role names, their uniqueness (ARNs lowercase them)
+// and the trusted account ids.
+func (c Config) validateRoles() error {
+	if c.SessionDuration < 0 {
+		return &ConfigError{"SessionDuration", "must not be negative (0 means as requested)"}
+	}
+	seen := map[string]bool{}
+	for i, r := range c.Roles {
+		field := fmt.Sprintf("Roles[%d]", i)
+		if !roleNamePattern.MatchString(r.Name) {
+			return &ConfigError{field + ".Name", fmt.Sprintf("%q is not 1..64 letters, digits, '.' or '-'", r.Name)}
+		}
+		if seen[strings.ToLower(r.Name)] {
+			return &ConfigError{field + ".Name", fmt.Sprintf("%q is listed twice", r.Name)}
+		}
+		seen[strings.ToLower(r.Name)] = true
+		for j, a := range r.TrustedAccounts {
+			if !accountIDPattern.MatchString(a) {
+				return &ConfigError{fmt.Sprintf("%s.TrustedAccounts[%d]", field, j), fmt.Sprintf("%q is not 16 digits", a)}
+			}
+		}
+	}
+	return nil
 }
 
 // Faults configures injected failures. Each authenticated API request draws
@@ -138,6 +196,7 @@ const (
 	defaultSendsPerDay         = 12
 	defaultFleetSize           = 40
 	defaultMaxInstancesPerSend = 6
+	defaultNodeFleetSize       = 16
 	defaultAccessKeyID         = "sim-access-key-id"
 	defaultAccessKeySecret     = "sim-access-key-secret"
 	// maxSendsPerDay keeps arrivals at least one second apart per region,
@@ -168,6 +227,7 @@ func DefaultConfig() Config {
 		SendsPerDay:         defaultSendsPerDay,
 		FleetSize:           defaultFleetSize,
 		MaxInstancesPerSend: defaultMaxInstancesPerSend,
+		NodeFleetSize:       defaultNodeFleetSize,
 	}
 }
 
@@ -202,6 +262,7 @@ func (c Config) withDefaults() Config {
 		c.Regions = d.Regions
 	}
 	c.Regions = append([]string(nil), c.Regions...)
+	c.Roles = cloneRoles(c.Roles)
 	if c.AccessKeyID == "" {
 		c.AccessKeyID = d.AccessKeyID
 	}
@@ -219,6 +280,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.FleetSize == 0 {
 		c.FleetSize = d.FleetSize
+	}
+	if c.NodeFleetSize == 0 {
+		c.NodeFleetSize = d.NodeFleetSize
 	}
 	if c.MaxInstancesPerSend == 0 {
 		c.MaxInstancesPerSend = min(d.MaxInstancesPerSend, max(c.FleetSize, 1))
@@ -261,6 +325,20 @@ func (c Config) validate() error {
 	}
 	if c.MaxInstancesPerSend < 1 || c.MaxInstancesPerSend > c.FleetSize {
 		return &ConfigError{"MaxInstancesPerSend", fmt.Sprintf("must be in [1, FleetSize=%d]", c.FleetSize)}
+	}
+	for _, r := range []struct {
+		name string
+		v    float64
+	}{{"CommandsPerDay", c.CommandsPerDay}, {"EFLOSendsPerDay", c.EFLOSendsPerDay}, {"EFLOCommandsPerDay", c.EFLOCommandsPerDay}} {
+		if math.IsNaN(r.v) || r.v < 0 || r.v > maxSendsPerDay {
+			return &ConfigError{r.name, fmt.Sprintf("must be in [0, %d] (0 disables)", maxSendsPerDay)}
+		}
+	}
+	if c.NodeFleetSize < 0 || c.NodeFleetSize > maxFleetSize {
+		return &ConfigError{"NodeFleetSize", fmt.Sprintf("must be in [0, %d] (0 means %d)", maxFleetSize, defaultNodeFleetSize)}
+	}
+	if err := c.validateRoles(); err != nil {
+		return err
 	}
 	return c.Faults.validate("Faults.")
 }

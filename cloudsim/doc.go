@@ -1,10 +1,31 @@
 // Package cloudsim is a stand-in for the Alibaba Cloud ECS API operation
 // DescribeSendFileResults (API version 2014-05-26), served over HTTP so that
 // the official SDK (github.com/alibabacloud-go/ecs-20140526/v4) can talk to it
-// unchanged. It also answers STS GetCallerIdentity (2015-04-01) for its
+// unchanged. It serves every Cloud Assistant record source on one endpoint,
+// dispatching on (Action, Version):
+//
+//   - ECS DescribeSendFileResults (2014-05-26), file sends;
+//   - ECS DescribeInvocations and DescribeInvocationResults (2014-05-26),
+//     command tasks (Config.CommandsPerDay), Once or Period, with their
+//     per-instance lifecycles, per-run history and 24 KB output cut;
+//   - EFLO (Lingjun, eflo-controller) DescribeSendFileResults and
+//     DescribeInvocations (2022-12-15), looked up by InvokeId on a node
+//     fleet (Config.EFLOSendsPerDay, EFLOCommandsPerDay, NodeFleetSize),
+//     rendered in the reference pages' shapes (string TotalCount, boolean
+//     Overwrite, string Timed); callers must send RegionId.
+//
+// Sources other than ECS send-file are off by default, and each has its own
+// seeded streams, so enabling one changes nothing else. Tasks, TaskStatusAt
+// and TaskListed are one ground-truth oracle for every source. It also
+// answers STS GetCallerIdentity (2015-04-01) for its
 // account (Config.AccountID), so clients learn which account a key belongs
 // to; MultiAccount serves several accounts behind one endpoint, each request
-// going to the account whose key signed it. It is the cloud for every test,
+// going to the account whose key signed it. STS AssumeRole (2015-04-01)
+// issues temporary credentials for the account's Config.Roles, subject to
+// each role's trusted accounts and external id; requests signed with them
+// must carry their security token, are refused once they expire (by the
+// wall clock) and are served by the role's account, which MultiAccount
+// resolves across the accounts it serves. It is the cloud for every test,
 // benchmark and the demo, not a part of the archiver.
 //
 // Real ECS is not reachable from development and CI machines, and the cloud
@@ -53,9 +74,19 @@
 //     while InvocationStatus and VmCount still describe the whole send.
 //   - A Tag.N.Key without Tag.N.Value matches any value of that key; a present
 //     (even empty) Tag.N.Value must match exactly.
-//   - A security token is only checked when Config.SecurityToken is set.
-//   - GetCallerIdentity is authenticated but never fault-injected (clients
-//     call it once per process), so fault streams stay those of the listing.
+//   - A security token is only checked when Config.SecurityToken is set
+//     (or, always, for credentials AssumeRole issued).
+//   - Command and EFLO times are whole seconds; ECS command bodies have no
+//     quirks, EFLO bodies have the reference pages' quirks with Quirks.
+//   - DescribeInvocationResults NextTokens encode (task, position within
+//     the task); with IncludeHistory a walk that spans a new run start may
+//     repeat or skip one result of that task.
+//   - EFLO requests have no listing and no paging: InvokeId is required,
+//     and an InvokeId the region does not hold gives an empty answer.
+//   - GetCallerIdentity and AssumeRole are authenticated but never
+//     fault-injected (clients call them rarely), so fault streams stay those
+//     of the listings. AssumeRole ignores Policy, and role chaining (an
+//     assumed role assuming another) is allowed.
 //
 // # Faults
 //
@@ -74,6 +105,8 @@
 // /_sim/advance?by=1h, GET /_sim/stats, and GET or POST /_sim/faults (POST
 // /_sim/faults?plan=0.25 installs FaultPlan(0.25); a JSON body such as
 // {"throttle_rate":0.1,"slow_delay":"2s","shift_every":3,"shift_by":"1h"}
-// sets individual fields), each answering JSON. These paths never reach the
+// sets individual fields), and GET /_sim/eflo/tasks?since=RFC3339 (the
+// EFLO tasks created since then, as automation that started them would
+// know), each answering JSON. These paths never reach the
 // API and the API path never reaches them.
 package cloudsim

@@ -86,6 +86,11 @@ type region struct {
 	seq      int       // number of sends generated (materialized + pending)
 	pending  *send     // the next send; exists once the clock reaches it
 
+	// streams are the arrival processes of the other sources (commands,
+	// EFLO), by source; only enabled sources have one.
+	streams map[string]*stream
+	nodes   []string // EFLO node ids, only when an EFLO source is enabled
+
 	// list holds the sends still served, oldest first. Creation times are
 	// strictly increasing within a region, so appending keeps it sorted by
 	// the listing key and eviction only ever trims a prefix.
@@ -246,6 +251,22 @@ func (s *Sim) buildSend(r *region, seq int, at time.Time) *send {
 	t.Region = r.name
 	t.InvokeID = id
 	t.CreationTime = creation
+	fileAttributes(g, t)
+	t.ResourceGroupID = r.groups[g.intn(len(r.groups))]
+	fileContent(g, t)
+	t.Tags = pickTags(g, g.intn(4))
+
+	n := 1 + g.intn(s.cfg.MaxInstancesPerSend)
+	for _, inst := range pickInstances(g, r.fleet, n) {
+		t.Instances = append(t.Instances, buildInstance(g, inst, creation, unit, t.Overwrite))
+	}
+	snd.key = sortKey{ms: creation.UnixMilli(), id: id}
+	return snd
+}
+
+// fileAttributes draws a send's file name, description and file settings.
+// The draw order is part of every seed's world: do not reorder.
+func fileAttributes(g *rng, t *SendTruth) {
 	if g.float() < 0.6 {
 		t.Name = fmt.Sprintf("app-%d.conf", 1+g.intn(20))
 	} else {
@@ -263,7 +284,10 @@ func (s *Sim) buildSend(r *region, seq int, at time.Time) *send {
 		t.FileMode = "777"
 	}
 	t.Overwrite = g.float() < 0.5
-	t.ResourceGroupID = r.groups[g.intn(len(r.groups))]
+}
+
+// fileContent draws a send's content and its encoding.
+func fileContent(g *rng, t *SendTruth) {
 	content := makeContent(g, t.Name)
 	if g.float() < 0.15 {
 		t.ContentType = "Base64"
@@ -272,14 +296,6 @@ func (s *Sim) buildSend(r *region, seq int, at time.Time) *send {
 		t.ContentType = "PlainText"
 		t.Content = content
 	}
-	t.Tags = pickTags(g, g.intn(4))
-
-	n := 1 + g.intn(s.cfg.MaxInstancesPerSend)
-	for _, inst := range pickInstances(g, r.fleet, n) {
-		t.Instances = append(t.Instances, buildInstance(g, inst, creation, unit, t.Overwrite))
-	}
-	snd.key = sortKey{ms: creation.UnixMilli(), id: id}
-	return snd
 }
 
 // makeContent writes a plausible configuration file of a few hundred bytes.

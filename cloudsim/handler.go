@@ -35,10 +35,15 @@ const controlPrefix = "/_sim/"
 // Handler returns the HTTP handler serving the API at "/" and the control
 // surface under "/_sim/".
 func (s *Sim) Handler() http.Handler {
+	return s.handler(s.selfDirectory)
+}
+
+// handler serves s, resolving AssumeRole's target accounts through dir.
+func (s *Sim) handler(dir directory) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.URL.Path == "/":
-			s.serveAPI(w, r)
+			s.serveAPI(w, r, dir)
 		case strings.HasPrefix(r.URL.Path, controlPrefix):
 			s.serveControl(w, r)
 		default:
@@ -87,12 +92,12 @@ func (s *Sim) finish(o outcome) {
 	}
 }
 
-func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request) {
+func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request, dir directory) {
 	id := s.beginRequest()
 	// The Date header carries the virtual clock, as the cloud's carries its
 	// own: clients date what they observe by the source's clock.
 	w.Header().Set("Date", s.Now().UTC().Format(http.TimeFormat))
-	body, fault, e := s.processAPI(r, id)
+	body, fault, e := s.processAPI(r, id, dir)
 	if e != nil {
 		s.finish(e.outcome)
 		writeAPIError(w, id, e)
@@ -117,7 +122,7 @@ func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request) {
 // processAPI runs the gateway's checks in the cloud's order — operation,
 // authentication, flow control, parameters — and then the query. The body
 // fault it returns applies only when the error is nil.
-func (s *Sim) processAPI(r *http.Request, requestID string) ([]byte, bodyFault, *apiError) {
+func (s *Sim) processAPI(r *http.Request, requestID string, dir directory) ([]byte, bodyFault, *apiError) {
 	payload, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
 	if err != nil || len(payload) > maxBodyBytes {
 		return nil, faultNone, errBadBody
@@ -139,29 +144,82 @@ func (s *Sim) processAPI(r *http.Request, requestID string) ([]byte, bodyFault, 
 	if version == "" {
 		version = params.Get("Version")
 	}
-	switch {
-	case action == "":
+	if action == "" {
 		return nil, faultNone, errMissingAction
-	case action == stsIdentityAction && version == stsVersion:
-		if e := s.authenticate(r, query, payload); e != nil {
-			return nil, faultNone, e
-		}
-		return s.callerIdentity(r, requestID), faultNone, nil
-	case action != apiAction:
+	}
+	if version == stsVersion && (action == stsIdentityAction || action == stsAssumeRoleAction) {
+		body, e := s.serveSTS(r, query, payload, params, action, requestID, dir)
+		return body, faultNone, e
+	}
+	versions, ok := listingOps[action]
+	switch {
+	case !ok:
 		return nil, faultNone, errUnknownAction
 	case version == "":
 		return nil, faultNone, errMissingVer
-	case version != apiVersion:
+	case versions[version] == nil:
 		return nil, faultNone, errBadVersion
 	}
+	return s.serveListing(r, query, payload, params, versions[version], requestID)
+}
 
-	if e := s.authenticate(r, query, payload); e != nil {
+// serveSTS answers the STS operations: authenticated, never fault-injected.
+func (s *Sim) serveSTS(r *http.Request, query url.Values, payload []byte, params url.Values, action, requestID string, dir directory) ([]byte, *apiError) {
+	if action == stsAssumeRoleAction {
+		s.mu.Lock()
+		s.stats.AssumeRoles++
+		s.mu.Unlock()
+	}
+	cred, e := s.authenticate(r, query, payload)
+	if e != nil {
+		return nil, e
+	}
+	if action == stsAssumeRoleAction {
+		return s.assumeRole(params, requestID, dir)
+	}
+	return s.callerIdentity(r, cred, requestID), nil
+}
+
+// listingOp is one record-listing operation of one API version. run is
+// called with s.mu held and reports whether the request was a token-mode
+// page (which ShiftEvery counts).
+type listingOp struct {
+	tokens bool // takes NextToken, so the token faults apply
+	run    func(s *Sim, p url.Values, requestID string, loopToken bool) (body []byte, tokenMode bool, e *apiError)
+}
+
+// listingOps are the fault-injected operations by action and version.
+var listingOps = map[string]map[string]*listingOp{
+	apiAction: {
+		apiVersion:  {tokens: true, run: (*Sim).runSendFile},
+		efloVersion: {run: (*Sim).runEFLOSendFile},
+	},
+	actionInvocations: {
+		apiVersion:  {tokens: true, run: (*Sim).runInvocations},
+		efloVersion: {run: (*Sim).runEFLOCommands},
+	},
+	actionInvocationResults: {apiVersion: {tokens: true, run: (*Sim).runInvocationResults}},
+}
+
+// runSendFile answers ECS DescribeSendFileResults.
+func (s *Sim) runSendFile(p url.Values, requestID string, loopToken bool) ([]byte, bool, *apiError) {
+	req, e := parseListRequest(p)
+	if e != nil {
+		return nil, false, e
+	}
+	req.loopToken = loopToken
+	body, e := s.list(req, requestID)
+	return body, req.tokenMode, e
+}
+
+// serveListing authenticates a listing request, draws its faults and runs
+// it. Faults come only after authentication, so authentication tests see
+// the same answers whatever the fault rates are.
+func (s *Sim) serveListing(r *http.Request, query url.Values, payload []byte, params url.Values, op *listingOp, requestID string) ([]byte, bodyFault, *apiError) {
+	if _, e := s.authenticate(r, query, payload); e != nil {
 		return nil, faultNone, e
 	}
-
-	// Faults come only after authentication, so authentication tests see
-	// the same answers whatever the fault rates are.
-	d := s.drawFaults(params.Get("NextToken") != "")
+	d := s.drawFaults(op.tokens && params.Get("NextToken") != "")
 	if d.delay > 0 {
 		t := time.NewTimer(d.delay)
 		select {
@@ -173,19 +231,13 @@ func (s *Sim) processAPI(r *http.Request, requestID string) ([]byte, bodyFault, 
 	if d.err != nil {
 		return nil, faultNone, d.err
 	}
-
-	req, e := parseListRequest(params)
-	if e != nil {
-		return nil, faultNone, e
-	}
-	req.loopToken = d.body == faultLoopToken
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	body, e := s.list(req, requestID)
+	body, tokenMode, e := op.run(s, params, requestID, d.body == faultLoopToken)
 	if e != nil {
 		return nil, faultNone, e
 	}
-	if req.tokenMode && d.body == faultNone {
+	if tokenMode && d.body == faultNone {
 		s.countShiftPage()
 	}
 	return body, d.body, nil
@@ -250,8 +302,21 @@ func (s *Sim) serveControl(w http.ResponseWriter, r *http.Request) {
 		}
 	case controlPrefix + "faults":
 		s.serveFaults(w, r, reply)
+	case controlPrefix + "eflo/tasks":
+		if !method(http.MethodGet) {
+			return
+		}
+		var since time.Time
+		if v := r.URL.Query().Get("since"); v != "" {
+			var err error
+			if since, err = time.Parse(time.RFC3339, v); err != nil {
+				reply(http.StatusBadRequest, map[string]string{"error": "invalid since, want RFC 3339 such as 2026-01-05T00:00:00Z"})
+				return
+			}
+		}
+		reply(http.StatusOK, s.efloTasksSince(since))
 	default:
-		reply(http.StatusNotFound, map[string]string{"error": "unknown control path; use GET /_sim/now, POST /_sim/advance?by=1h, GET /_sim/stats or GET|POST /_sim/faults"})
+		reply(http.StatusNotFound, map[string]string{"error": "unknown control path; use GET /_sim/now, POST /_sim/advance?by=1h, GET /_sim/stats, GET|POST /_sim/faults or GET /_sim/eflo/tasks?since=RFC3339"})
 	}
 }
 

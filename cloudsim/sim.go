@@ -26,6 +26,12 @@ type Sim struct {
 	shiftPages int    // served token-mode pages since the last shift
 	requests   uint64 // feeds deterministic request ids
 	stats      Stats
+
+	tasks    map[string][]*task // materialized tasks of the new sources, by source, in creation order
+	taskByID map[string]*task   // materialized tasks by InvokeId
+
+	issued  map[string]*issuedCred // temporary credentials for this account's roles, by access key id
+	issuedN uint64                 // credentials issued so far; seeds the next set
 }
 
 // Stats counts API requests by outcome. Control-surface requests
@@ -46,6 +52,10 @@ type Stats struct {
 	LoopTokens   int64 `json:"loop_tokens"`   // 200 with a well-formed page whose NextToken is the request's own
 	Garbage      int64 `json:"garbage"`       // 200 with an injected non-JSON (HTML) body
 
+	// AssumeRoles is not an outcome: STS AssumeRole requests this account
+	// answered (each also lands in Served, BadRequests or AuthFailures).
+	AssumeRoles int64 `json:"assume_roles"`
+
 	Slow   int64 `json:"slow"`   // not an outcome: requests that drew the SlowDelay wait
 	Shifts int64 `json:"shifts"` // not an outcome: clock advances made by ShiftEvery/ShiftBy
 }
@@ -64,6 +74,9 @@ func New(cfg Config) (*Sim, error) {
 		byName:    make(map[string]*region, len(cfg.Regions)),
 		byID:      make(map[string]*send),
 		usedIDs:   make(map[string]bool),
+		issued:    make(map[string]*issuedCred),
+		tasks:     make(map[string][]*task),
+		taskByID:  make(map[string]*task),
 		faults:    cfg.Faults,
 		faultRNG:  newRNG(hashSeed(cfg.Seed, "faults")),
 		faultRNG2: newRNG(hashSeed(cfg.Seed, "faults/2")),
@@ -77,6 +90,9 @@ func New(cfg Config) (*Sim, error) {
 	for _, r := range s.regions {
 		s.prepareNext(r)
 	}
+	for _, r := range s.regions {
+		s.initStreams(r)
+	}
 	return s, nil
 }
 
@@ -84,6 +100,7 @@ func New(cfg Config) (*Sim, error) {
 func (s *Sim) Config() Config {
 	c := s.cfg
 	c.Regions = append([]string(nil), c.Regions...)
+	c.Roles = cloneRoles(c.Roles)
 	s.mu.Lock()
 	c.Faults = s.faults
 	s.mu.Unlock()
@@ -139,6 +156,7 @@ func (s *Sim) advanceTo(target time.Time) {
 	for _, r := range s.regions {
 		r.evict(s.now.Add(-s.cfg.Retention), s.cfg.MaxRecords)
 	}
+	s.advanceTasks(target)
 }
 
 // SetFaults replaces the injected-fault configuration. Out-of-range rates
