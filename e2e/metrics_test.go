@@ -1,9 +1,11 @@
 package e2e_test
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -44,13 +46,18 @@ func TestDaemonScheduleAndMetrics(t *testing.T) {
 		t.Fatalf("healthz: %s", h)
 	}
 	m := get("/metrics")
+	// Every per-target metric names the target: the account (the
+	// simulator's, as STS says), the region and the source.
+	const target = `account="\d+",%sregion="cn-hangzhou",source="ecs\.DescribeSendFileResults"\}`
 	for _, want := range []string{
-		`archiver_ingest_runs_total{outcome="ok",region="cn-hangzhou"}`,
-		`archiver_events_appended_total{region="cn-hangzhou"}`,
-		`archiver_api_calls_total{region="cn-hangzhou"}`,
-		`archiver_last_success_timestamp_seconds{region="cn-hangzhou"}`,
+		`archiver_ingest_runs_total\{` + fmt.Sprintf(target, `outcome="ok",`) + ` \d+`,
+		`archiver_events_appended_total\{` + fmt.Sprintf(target, "") + ` [1-9]`,
+		`archiver_api_calls_total\{` + fmt.Sprintf(target, "") + ` [1-9]`,
+		`archiver_last_success_timestamp_seconds\{` + fmt.Sprintf(target, "") + ` `,
+		`archiver_coverage_gap_seconds\{` + fmt.Sprintf(target, "") + ` 0\n`,
+		`archiver_stale_after_seconds 43200\n`,
 	} {
-		if !strings.Contains(m, want) {
+		if !regexp.MustCompile(want).MatchString(m) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}

@@ -50,11 +50,41 @@ type Runner struct {
 	HashOnlyContents bool
 	// ReadAhead: see Cycle.
 	ReadAhead int
+	// RateLimit is the calls per second allowed per (account, region, API)
+	// (default DefaultRateLimit); throttling answers pause that bucket.
+	RateLimit float64
 
 	mu       sync.Mutex
-	api      source.Options            // API with its credential resolved
-	account  string                    // whose credentials API's are
-	accounts map[string]source.Options // per configured account, once built
+	api      source.Options             // API with its credential resolved
+	account  string                     // whose credentials API's are
+	accounts map[string]source.Options  // per configured account, once built
+	limiters map[string]*source.Limiter // per account, region and API, kept across cycles
+}
+
+// DefaultRateLimit is the calls per second per (account, region, API) when
+// none is configured. A walk over real calls (50-200 ms each) makes 5-20 a
+// second, so the bucket only bites when calls come back fast; it keeps the
+// archiver from ever taking more of the account's quota than that.
+const DefaultRateLimit = 20
+
+// limiter returns the token bucket of one account, region and API.
+func (r *Runner) limiter(account, region string, api model.SourceID) *source.Limiter {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	key := account + "\x00" + region + "\x00" + string(api)
+	if l, ok := r.limiters[key]; ok {
+		return l
+	}
+	perSecond := r.RateLimit
+	if perSecond <= 0 {
+		perSecond = DefaultRateLimit
+	}
+	if r.limiters == nil {
+		r.limiters = map[string]*source.Limiter{}
+	}
+	l := source.NewLimiter(perSecond, int(max(perSecond, 1)), r.API.Retry)
+	r.limiters[key] = l
+	return l
 }
 
 // Once runs one cycle per target, one after the other, and returns every
@@ -146,6 +176,7 @@ func (r *Runner) one(ctx context.Context, account, region string, api source.Opt
 		res.Skipped = true
 		return res
 	}
+	api.Limiter = r.limiter(account, region, model.SourceSendFileResults)
 	src, err := source.NewClient(region, api)
 	if err != nil {
 		res.Err = err

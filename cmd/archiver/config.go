@@ -39,6 +39,9 @@ type config struct {
 	// Retention is the shortest time the sources keep a record (the newest
 	// SDK documents one day); StaleFraction of it is how old the last
 	// success may get before the shipped alert fires.
+	// RateLimit is the API calls per second allowed per (account, region,
+	// API); 0 means ingest.DefaultRateLimit.
+	RateLimit     float64  `json:"rate_limit"`
 	Retention     duration `json:"retention"`
 	StaleFraction float64  `json:"stale_fraction"`
 	// Accounts, from the config file only (DESIGN.md §11): each with its
@@ -142,6 +145,13 @@ func (c *config) loadEnv() error {
 	if v, ok := os.LookupEnv("ARCHIVER_CHECKPOINT_KEY"); ok {
 		c.CheckpointKey = v
 	}
+	if v, ok := os.LookupEnv("ARCHIVER_RATE_LIMIT"); ok {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return usageError{fieldErrorf("rate_limit", "ARCHIVER_RATE_LIMIT %q is not a number of calls per second such as 20", v)}
+		}
+		c.RateLimit = f
+	}
 	if v, ok := os.LookupEnv("ARCHIVER_STALE_FRACTION"); ok {
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil {
@@ -174,7 +184,7 @@ type configFlags struct {
 	daemon                                    bool
 	file, regions, endpoint, schedule, listen string
 	timeout, checkpointEvery, retention       time.Duration
-	staleFraction                             float64
+	staleFraction, rateLimit                  float64
 	checkpointDir, checkpointKey, contents    string
 }
 
@@ -185,6 +195,7 @@ func (f *configFlags) register(cmd *cobra.Command, daemon bool) {
 	fl.StringVar(&f.regions, "regions", "", "comma-separated region ids to archive (default $ARCHIVER_REGIONS)")
 	fl.StringVar(&f.endpoint, "endpoint", "", "API endpoint URL instead of each product's public endpoint, e.g. http://127.0.0.1:8099 (default $ARCHIVER_ENDPOINT)")
 	fl.DurationVar(&f.timeout, "timeout", 0, "timeout of one API call (default $ARCHIVER_TIMEOUT or 15s)")
+	fl.Float64Var(&f.rateLimit, "rate-limit", 0, "API calls per second per account, region and API (default $ARCHIVER_RATE_LIMIT or 20)")
 	fl.StringVar(&f.contents, "contents", "", "store: keep file bodies; hashes: keep only their SHA-256 (default $ARCHIVER_CONTENTS or store)")
 	if daemon {
 		fl.StringVar(&f.schedule, "schedule", "", "cron schedule, e.g. \"*/10 * * * *\" or \"@every 5m\" (default $ARCHIVER_SCHEDULE or */10 * * * *)")
@@ -221,6 +232,9 @@ func (f *configFlags) build(cmd *cobra.Command) (config, error) {
 	}
 	if set("contents") {
 		cfg.Contents = f.contents
+	}
+	if set("rate-limit") {
+		cfg.RateLimit = f.rateLimit
 	}
 	if f.daemon && set("schedule") {
 		cfg.Schedule = f.schedule
@@ -283,6 +297,9 @@ func (c config) Validate(daemon bool) error {
 	}
 	if c.Contents != "store" && c.Contents != "hashes" {
 		errs = append(errs, fieldErrorf("contents", "%q is neither store nor hashes", c.Contents))
+	}
+	if c.RateLimit < 0 {
+		errs = append(errs, fieldErrorf("rate_limit", "%g calls per second: it cannot be negative (0 means the default)", c.RateLimit))
 	}
 	if c.Retention.Duration <= 0 {
 		errs = append(errs, fieldErrorf("retention", "%s is not a usable retention: it must be positive", c.Retention.Duration))

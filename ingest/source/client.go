@@ -32,11 +32,14 @@ type Options struct {
 	Timeout time.Duration
 	// Retry bounds retries of throttling, 5xx and transport errors.
 	Retry RetryPolicy
+	// Limiter, when set, is the token bucket every call of the client takes
+	// a token from (one per account, region and API; see Limiter).
+	Limiter *Limiter
 }
 
 // RetryPolicy is capped exponential backoff with jitter.
 type RetryPolicy struct {
-	MaxRetries int           // per call (default 6)
+	MaxRetries int           // failures retried per call, throttling not counted (default 6)
 	Base       time.Duration // first delay (default 250ms)
 	Cap        time.Duration // longest single delay (default 20s)
 	MaxElapsed time.Duration // give up on a call after this long (default 2m)
@@ -70,6 +73,7 @@ type Client struct {
 	region  string
 	timeout time.Duration
 	retry   RetryPolicy
+	limiter *Limiter
 }
 
 // NewClient builds an SDK client for region.
@@ -90,7 +94,7 @@ func NewClient(region string, opts Options) (*Client, error) {
 	if timeout == 0 {
 		timeout = 15 * time.Second
 	}
-	return &Client{sdk: sdk, region: region, timeout: timeout, retry: opts.Retry.withDefaults()}, nil
+	return &Client{sdk: sdk, region: region, timeout: timeout, retry: opts.Retry.withDefaults(), limiter: opts.Limiter}, nil
 }
 
 // ListPage fetches one page of the full listing, newest first. An empty token
@@ -112,10 +116,17 @@ func (c *Client) Lookup(ctx context.Context, invokeID string) (Page, Stats, erro
 func (c *Client) call(ctx context.Context, query map[string]any) (Page, Stats, error) {
 	var page Page
 	st, err := c.retry.do(ctx, func(ctx context.Context) error {
-		body, err := c.do(ctx, query)
-		if err != nil {
+		if err := c.limiter.Wait(ctx); err != nil {
 			return err
 		}
+		body, err := c.do(ctx, query)
+		if err != nil {
+			if errors.Is(classify(err), ErrThrottled) {
+				c.limiter.throttled()
+			}
+			return err
+		}
+		c.limiter.succeeded()
 		page, err = ParsePage(body.data)
 		if err != nil {
 			// A truncated or garbled body is usually a transport accident:
@@ -136,8 +147,21 @@ func (p RetryPolicy) do(ctx context.Context, call func(ctx context.Context) erro
 	backoff := retry.NewExponential(p.Base)
 	backoff = retry.WithCappedDuration(p.Cap, backoff)
 	backoff = retry.WithJitterPercent(20, backoff)
-	backoff = retry.WithMaxRetries(uint64(p.MaxRetries), backoff)
 	backoff = retry.WithMaxDuration(p.MaxElapsed, backoff)
+	// MaxRetries counts failures only: throttling is the cloud asking us to
+	// slow down, not failing, so a storm of it slows the walk (bounded by
+	// MaxElapsed per call) instead of failing the cycle.
+	throttled, budget := false, p.MaxRetries
+	next := backoff
+	backoff = retry.BackoffFunc(func() (time.Duration, bool) {
+		if !throttled {
+			if budget == 0 {
+				return 0, true
+			}
+			budget--
+		}
+		return next.Next()
+	})
 	err := retry.Do(ctx, backoff, func(ctx context.Context) error {
 		if st.Calls > 0 {
 			st.Retries++
@@ -151,7 +175,8 @@ func (p RetryPolicy) do(ctx context.Context, call func(ctx context.Context) erro
 			return ctx.Err()
 		}
 		err = classify(err)
-		if errors.Is(err, ErrThrottled) || errors.Is(err, ErrUnavailable) || errors.Is(err, ErrMalformed) {
+		throttled = errors.Is(err, ErrThrottled)
+		if throttled || errors.Is(err, ErrUnavailable) || errors.Is(err, ErrMalformed) {
 			return retry.RetryableError(err)
 		}
 		return err
