@@ -45,6 +45,10 @@ type Cycle struct {
 	// was stored). One page is enough to overlap the API's latency with
 	// the page transaction; more only holds more memory.
 	ReadAhead int
+	// Progress, when set, is told the run's counts (pages, records, events…)
+	// after every page transaction commits: a backfill of thousands of
+	// pages shows how far it has come.
+	Progress func(store.Run)
 	// HashOnlyContents keeps only the SHA-256 of file contents, never the
 	// bodies, for sites that must not store what was pushed.
 	HashOnlyContents bool
@@ -69,7 +73,7 @@ func (c *Cycle) Run(ctx context.Context) (store.Run, error) {
 		return run, err
 	}
 	rec := &recorder{store: c.Store, target: c.Target, run: &run, clock: c.Clock, seen: map[string]bool{},
-		hashOnly: c.HashOnlyContents}
+		hashOnly: c.HashOnlyContents, progress: c.Progress}
 	walk := &fullWalk{source: c.Source, maxPages: c.MaxPages, maxRestarts: c.MaxRestarts, readAhead: c.ReadAhead,
 		logger: c.Logger, target: c.Target}
 	err = walk.run(ctx, rec)

@@ -22,6 +22,8 @@ type recorder struct {
 	seen   map[string]bool // invocations already diffed in this run
 	// hashOnly: file bodies are not stored, only their hashes (in the events).
 	hashOnly bool
+	// progress, when set, is told the run's counts after every commit.
+	progress func(store.Run)
 }
 
 // batch is what one page transaction persists.
@@ -104,6 +106,9 @@ func (r *recorder) commit(ctx context.Context, b batch) error {
 	*r.run = progress
 	for _, inv := range b.observed {
 		r.seen[inv.InvokeID] = true
+	}
+	if r.progress != nil {
+		r.progress(progress)
 	}
 	return nil
 }

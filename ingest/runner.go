@@ -50,6 +50,9 @@ type Runner struct {
 	HashOnlyContents bool
 	// ReadAhead: see Cycle.
 	ReadAhead int
+	// Progress, when set, is told each target's run counts as its cycle
+	// goes (see Cycle.Progress).
+	Progress func(store.Target, store.Run)
 	// RateLimit is the calls per second allowed per (account, region, API)
 	// (default DefaultRateLimit); throttling answers pause that bucket.
 	RateLimit float64
@@ -184,6 +187,9 @@ func (r *Runner) one(ctx context.Context, account, region string, api source.Opt
 	}
 	c := &Cycle{Store: r.Store, Target: target, Source: src, Clock: r.Clock, Logger: logger, HashOnlyContents: r.HashOnlyContents,
 		ReadAhead: r.ReadAhead}
+	if r.Progress != nil {
+		c.Progress = func(run store.Run) { r.Progress(target, run) }
+	}
 	res.Run, res.Err = c.Run(ctx)
 	if errors.Is(res.Err, ErrLeaseHeld) {
 		res.Skipped, res.Err = true, nil

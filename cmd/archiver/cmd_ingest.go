@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/cloudassistant/sendfile-archive/audit"
 	"github.com/cloudassistant/sendfile-archive/ingest"
@@ -34,6 +35,8 @@ func (a *app) ingestCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			f, isFile := a.stderr.(*os.File)
+			runner.Progress = walkProgress(a.stderr, isFile && term.IsTerminal(int(f.Fd())), 5*time.Second, time.Now)
 			results, err := runner.Once(cmd.Context())
 			a.printResults(results)
 			if err != nil {
@@ -112,6 +115,7 @@ func (a *app) runCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			runner.Progress = logProgress(runner.Logger, 30*time.Second)
 			d := &schedule.Daemon{Runner: runner, Schedule: cfg.Schedule, Listen: cfg.Listen, Logger: runner.Logger,
 				StaleAfter: time.Duration(cfg.StaleFraction * float64(cfg.Retention.Duration))}
 			if d.AfterCycle, err = checkpointer(runner.Store, cfg); err != nil {

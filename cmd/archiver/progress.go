@@ -2,11 +2,16 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
+
+	"github.com/cloudassistant/sendfile-archive/store"
 )
 
 // progress returns how a long command reports how far it has come on
@@ -59,6 +64,54 @@ func (a *app) progressBar() func(stage string, done, total int64) {
 			_ = bar.Finish()
 			fmt.Fprintln(a.stderr)
 			bar, current = nil, ""
+		}
+	}
+}
+
+// walkProgress reports how far each target's cycle has come, after every
+// page it stores: on a terminal a spinner with the counts, otherwise (a log,
+// a pipe) a plain line at most every `every`. A backfill of thousands of
+// pages is otherwise silent for minutes.
+func walkProgress(w io.Writer, terminal bool, every time.Duration, now func() time.Time) func(store.Target, store.Run) {
+	var mu sync.Mutex
+	var bar *progressbar.ProgressBar
+	var current int64
+	var last time.Time
+	return func(t store.Target, run store.Run) {
+		mu.Lock()
+		defer mu.Unlock()
+		desc := fmt.Sprintf("%s: %d records, %d events", t, run.Records, run.Events)
+		if terminal {
+			if bar == nil || current != t.ID {
+				bar = progressbar.NewOptions64(-1, progressbar.OptionSetWriter(w), progressbar.OptionShowCount(),
+					progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionSetItsString("pages"),
+					progressbar.OptionShowIts(), progressbar.OptionClearOnFinish())
+				current = t.ID
+			}
+			bar.Describe(desc)
+			_ = bar.Set64(int64(run.Pages))
+			return
+		}
+		if at := now(); at.Sub(last) >= every {
+			last = at
+			rate := float64(run.Events) / max(at.Sub(run.StartedAt).Seconds(), 0.001)
+			fmt.Fprintf(w, "archiver: %s: %d pages, %d records, %d events so far (%.0f events/s)\n", t, run.Pages,
+				run.Records, run.Events, rate)
+		}
+	}
+}
+
+// logProgress is walkProgress for the daemon: a log line per target at
+// most every `every`.
+func logProgress(logger *slog.Logger, every time.Duration) func(store.Target, store.Run) {
+	var mu sync.Mutex
+	last := map[int64]time.Time{}
+	return func(t store.Target, run store.Run) {
+		mu.Lock()
+		defer mu.Unlock()
+		if now := time.Now(); now.Sub(last[t.ID]) >= every {
+			last[t.ID] = now
+			logger.Info("walking", "target", t.String(), "pages", run.Pages, "records", run.Records, "events", run.Events)
 		}
 	}
 }
