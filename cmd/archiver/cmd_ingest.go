@@ -36,7 +36,10 @@ func (a *app) ingestCommand() *cobra.Command {
 				return err
 			}
 			f, isFile := a.stderr.(*os.File)
-			runner.Progress = walkProgress(a.stderr, isFile && term.IsTerminal(int(f.Fd())), 5*time.Second, time.Now)
+			runner.Progress = logProgress(runner.Logger, 5*time.Second, time.Now)
+			if isFile && term.IsTerminal(int(f.Fd())) {
+				runner.Progress = walkProgress(a.stderr)
+			}
 			results, err := runner.Once(cmd.Context())
 			a.printResults(results)
 			if err != nil {
@@ -115,7 +118,7 @@ func (a *app) runCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			runner.Progress = logProgress(runner.Logger, 30*time.Second)
+			runner.Progress = logProgress(runner.Logger, 30*time.Second, time.Now)
 			d := &schedule.Daemon{Runner: runner, Schedule: cfg.Schedule, Listen: cfg.Listen, Logger: runner.Logger,
 				StaleAfter: time.Duration(cfg.StaleFraction * float64(cfg.Retention.Duration))}
 			if d.AfterCycle, err = checkpointer(runner.Store, cfg); err != nil {

@@ -69,49 +69,42 @@ func (a *app) progressBar() func(stage string, done, total int64) {
 }
 
 // walkProgress reports how far each target's cycle has come, after every
-// page it stores: on a terminal a spinner with the counts, otherwise (a log,
-// a pipe) a plain line at most every `every`. A backfill of thousands of
-// pages is otherwise silent for minutes.
-func walkProgress(w io.Writer, terminal bool, every time.Duration, now func() time.Time) func(store.Target, store.Run) {
+// page it stores, as a spinner with the counts: for a terminal. Elsewhere
+// (a log, a pipe) logProgress says it in the log's own format.
+func walkProgress(w io.Writer) func(store.Target, store.Run) {
 	var mu sync.Mutex
 	var bar *progressbar.ProgressBar
 	var current int64
-	var last time.Time
 	return func(t store.Target, run store.Run) {
 		mu.Lock()
 		defer mu.Unlock()
-		desc := fmt.Sprintf("%s: %d records, %d events", t, run.Records, run.Events)
-		if terminal {
-			if bar == nil || current != t.ID {
-				bar = progressbar.NewOptions64(-1, progressbar.OptionSetWriter(w), progressbar.OptionShowCount(),
-					progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionSetItsString("pages"),
-					progressbar.OptionShowIts(), progressbar.OptionClearOnFinish())
-				current = t.ID
-			}
-			bar.Describe(desc)
-			_ = bar.Set64(int64(run.Pages))
-			return
+		if bar == nil || current != t.ID {
+			bar = progressbar.NewOptions64(-1, progressbar.OptionSetWriter(w), progressbar.OptionShowCount(),
+				progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionSetItsString("pages"),
+				progressbar.OptionShowIts(), progressbar.OptionClearOnFinish())
+			current = t.ID
 		}
-		if at := now(); at.Sub(last) >= every {
-			last = at
-			rate := float64(run.Events) / max(at.Sub(run.StartedAt).Seconds(), 0.001)
-			fmt.Fprintf(w, "archiver: %s: %d pages, %d records, %d events so far (%.0f events/s)\n", t, run.Pages,
-				run.Records, run.Events, rate)
-		}
+		bar.Describe(fmt.Sprintf("%s: %d records, %d events", t, run.Records, run.Events))
+		_ = bar.Set64(int64(run.Pages))
 	}
 }
 
-// logProgress is walkProgress for the daemon: a log line per target at
-// most every `every`.
-func logProgress(logger *slog.Logger, every time.Duration) func(store.Target, store.Run) {
+// logProgress logs a target's progress (pages, records, events, rate) at
+// most every `every`: a backfill of thousands of pages is otherwise silent
+// for minutes.
+func logProgress(logger *slog.Logger, every time.Duration, now func() time.Time) func(store.Target, store.Run) {
 	var mu sync.Mutex
 	last := map[int64]time.Time{}
 	return func(t store.Target, run store.Run) {
 		mu.Lock()
 		defer mu.Unlock()
-		if now := time.Now(); now.Sub(last[t.ID]) >= every {
-			last[t.ID] = now
-			logger.Info("walking", "target", t.String(), "pages", run.Pages, "records", run.Records, "events", run.Events)
+		at := now()
+		if at.Sub(last[t.ID]) < every {
+			return
 		}
+		last[t.ID] = at
+		rate := float64(run.Events) / max(at.Sub(run.StartedAt).Seconds(), 0.001)
+		logger.Info("walking", "target", t.String(), "pages", run.Pages, "records", run.Records, "events", run.Events,
+			"events_per_second", int64(rate))
 	}
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -10,12 +12,12 @@ import (
 	"github.com/cloudassistant/sendfile-archive/store"
 )
 
-// Off a terminal, a backfill's progress is a plain line at most every
-// interval, with pages, records, events and the rate.
-func TestWalkProgressLines(t *testing.T) {
+// Off a terminal, a backfill's progress is a log line (in the log's own
+// format) at most every interval, with pages, records, events and the rate.
+func TestLogProgressLines(t *testing.T) {
 	var out bytes.Buffer
 	clock := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
-	report := walkProgress(&out, false, 5*time.Second, func() time.Time { return clock })
+	report := logProgress(slog.New(slog.NewJSONHandler(&out, nil)), 5*time.Second, func() time.Time { return clock })
 	target := store.Target{ID: 1, Account: "prod", Region: "cn-hangzhou", Source: model.SourceSendFileResults}
 	run := store.Run{StartedAt: clock}
 	for page := 1; page <= 30; page++ { // a page a second for 30 seconds
@@ -27,8 +29,13 @@ func TestWalkProgressLines(t *testing.T) {
 	if len(lines) != 6 {
 		t.Fatalf("%d lines in 30 s at most one per 5 s, want 6:\n%s", len(lines), out.String())
 	}
-	want := "archiver: prod/cn-hangzhou/ecs.DescribeSendFileResults: 6 pages, 300 records, 4800 events so far (800 events/s)"
-	if lines[1] != want {
-		t.Fatalf("line 2 = %q, want %q", lines[1], want)
+	var second map[string]any
+	if err := json.Unmarshal([]byte(lines[1]), &second); err != nil {
+		t.Fatal(err)
+	}
+	if second["msg"] != "walking" || second["target"] != "prod/cn-hangzhou/ecs.DescribeSendFileResults" ||
+		second["pages"] != float64(6) || second["records"] != float64(300) || second["events"] != float64(4800) ||
+		second["events_per_second"] != float64(800) {
+		t.Fatalf("second line: %s", lines[1])
 	}
 }
