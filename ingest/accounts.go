@@ -43,16 +43,17 @@ func (r *Runner) accountAPI(ctx context.Context, a Account) (source.Options, err
 		}
 		opts.Credential = credentials.FromCredentialsProvider("profile", p)
 	}
-	resolved, err := source.Resolve(opts)
+	var resolved source.Options
+	var err error
+	if a.Role == nil {
+		resolved, err = source.Resolve(opts)
+	} else {
+		// AssumeRole settles the base credential itself.
+		resolved = opts
+		resolved.Credential, err = source.AssumeRole(ctx, opts, *a.Role)
+	}
 	if err != nil {
 		return opts, fmt.Errorf("account %s: %w", a.Name, err)
-	}
-	if a.Role != nil {
-		cred, err := source.AssumeRole(ctx, resolved, *a.Role)
-		if err != nil {
-			return opts, fmt.Errorf("account %s: %w", a.Name, err)
-		}
-		resolved.Credential = cred
 	}
 	if r.accounts == nil {
 		r.accounts = map[string]source.Options{}

@@ -123,8 +123,13 @@ type ChainHead struct {
 // ChainHeads returns every target's recorded chain head.
 func (s *Store) ChainHeads(ctx context.Context) ([]ChainHead, error) { return chainHeads(ctx, s.pool) }
 
-func chainHeads(ctx context.Context, db DBTX) ([]ChainHead, error) {
-	rows, err := db.Query(ctx, `SELECT id, account, region, source, chain_head, chain_length FROM archive.targets ORDER BY id`)
+func chainHeads(ctx context.Context, db DBTX) ([]ChainHead, error) { return chainHeadsWhere(ctx, db, "true") }
+
+// chainHeadsWhere returns the chain heads of the targets (aliased t) where
+// holds, in id order.
+func chainHeadsWhere(ctx context.Context, db DBTX, where string, args ...any) ([]ChainHead, error) {
+	rows, err := db.Query(ctx, `SELECT t.id, t.account, t.region, t.source, t.chain_head, t.chain_length
+		FROM archive.targets t WHERE `+where+` ORDER BY t.id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read chain heads: %w", interpretError(err))
 	}

@@ -49,20 +49,7 @@ func (sel Selection) eventFilter() (string, []any) {
 // names (whether or not it has events in the period).
 func (s *Snapshot) SelectedChains(ctx context.Context, sel Selection) ([]ChainHead, error) {
 	where, args := sel.targetFilter()
-	rows, err := s.tx.Query(ctx, `SELECT t.id, t.account, t.region, t.source, t.chain_head, t.chain_length
-		FROM archive.targets t WHERE `+where+` ORDER BY t.id`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("read chain heads: %w", interpretError(err))
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ChainHead, error) {
-		var h ChainHead
-		err := r.Scan(&h.Target.ID, &h.Target.Account, &h.Target.Region, &h.Target.Source, &h.Head, &h.Length)
-		return h, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read chain heads: %w", interpretError(err))
-	}
-	return out, nil
+	return chainHeadsWhere(ctx, s.tx, where, args...)
 }
 
 // CountSelected counts the selected events.
