@@ -123,7 +123,9 @@ type ChainHead struct {
 // ChainHeads returns every target's recorded chain head.
 func (s *Store) ChainHeads(ctx context.Context) ([]ChainHead, error) { return chainHeads(ctx, s.pool) }
 
-func chainHeads(ctx context.Context, db DBTX) ([]ChainHead, error) { return chainHeadsWhere(ctx, db, "true") }
+func chainHeads(ctx context.Context, db DBTX) ([]ChainHead, error) {
+	return chainHeadsWhere(ctx, db, "true")
+}
 
 // chainHeadsWhere returns the chain heads of the targets (aliased t) where
 // holds, in id order.
