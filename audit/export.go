@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -58,13 +59,17 @@ func Export(ctx context.Context, st *store.Store, o ExportOptions) (Manifest, er
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.Progress == nil {
-		o.Progress = func(string, int64, int64) {}
-	}
 	if err := prepareDir(o.Dir); err != nil {
 		return Manifest{}, err
 	}
 	x := &exporter{o: o}
+	x.total.Store(-1)
+	if o.Progress != nil {
+		stop := x.countBeside(ctx, st)
+		defer stop()
+	} else {
+		x.o.Progress = func(string, int64, int64) {}
+	}
 	m, err := x.run(ctx, st)
 	if err == nil {
 		// Cancelled after the last row was read (an interrupt at the very
@@ -88,7 +93,23 @@ type exporter struct {
 	targets map[int64]store.Target // written before the tables, then only read
 	mu      sync.Mutex
 	files   []FileEntry
-	created []string // every path written, for cleanup
+	created []string     // every path written, for cleanup
+	total   atomic.Int64 // events selected, for progress; -1 until counted
+}
+
+// countBeside counts the selected events for the progress total while the
+// export runs (counting first cost up to a tenth of an export's time); the
+// returned function stops it.
+func (x *exporter) countBeside(ctx context.Context, st *store.Store) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if n, err := st.CountSelected(ctx, x.o.Selection); err == nil {
+			x.total.Store(n)
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // progress reports a stage's progress, one report at a time.
@@ -172,10 +193,6 @@ func (x *exporter) partitionOf(t time.Time) string {
 
 func (x *exporter) writeEvents(ctx context.Context, s *store.Snapshot) error {
 	sel := x.o.Selection
-	total, err := s.CountSelected(ctx, sel)
-	if err != nil {
-		return err
-	}
 	cur, err := s.SelectedEvents(ctx, sel, x.o.Layout == LayoutDaily)
 	if err != nil {
 		return err
@@ -208,6 +225,11 @@ func (x *exporter) writeEvents(ctx context.Context, s *store.Snapshot) error {
 		}
 	}, func(it *item) error {
 		if done++; done%progressEvery == 0 {
+			// Only the last report may equal the total: it finishes the stage.
+			total := x.total.Load()
+			if total <= done {
+				total = -1
+			}
 			x.progress("events", done, total)
 		}
 		return events.write(it.part, &it.row)
@@ -215,7 +237,7 @@ func (x *exporter) writeEvents(ctx context.Context, s *store.Snapshot) error {
 	if err != nil {
 		return err
 	}
-	x.progress("events", done, total)
+	x.progress("events", done, done)
 	return events.close()
 }
 

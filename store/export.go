@@ -52,11 +52,13 @@ func (s *Snapshot) SelectedChains(ctx context.Context, sel Selection) ([]ChainHe
 	return chainHeadsWhere(ctx, s.tx, where, args...)
 }
 
-// CountSelected counts the selected events.
-func (s *Snapshot) CountSelected(ctx context.Context, sel Selection) (int64, error) {
+// CountSelected counts the selected events as of now, outside any
+// snapshot: it is a progress bar's total, read beside the export so it does
+// not delay the first row, and an estimate is all it needs to be.
+func (s *Store) CountSelected(ctx context.Context, sel Selection) (int64, error) {
 	where, args := sel.eventFilter()
 	var n int64
-	err := s.tx.QueryRow(ctx, `SELECT count(*) FROM archive.events e JOIN archive.targets t ON t.id = e.target_id
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM archive.events e JOIN archive.targets t ON t.id = e.target_id
 		WHERE `+where, args...).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count selected events: %w", interpretError(err))

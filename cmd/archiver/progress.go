@@ -59,6 +59,10 @@ func (a *app) progressBar() func(stage string, done, total int64) {
 			}
 			return
 		}
+		if total >= 0 && total != bar.GetMax64() {
+			// The total arrives once counted, after the first reports.
+			bar.ChangeMax64(total)
+		}
 		_ = bar.Set64(done)
 		if finished {
 			_ = bar.Finish()
