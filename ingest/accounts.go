@@ -2,16 +2,12 @@ package ingest
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
 
 	"github.com/aliyun/credentials-go/credentials"
 	"github.com/aliyun/credentials-go/credentials/providers"
 
 	"github.com/cloudassistant/sendfile-archive/ingest/source"
-	"github.com/cloudassistant/sendfile-archive/model"
-	"github.com/cloudassistant/sendfile-archive/store"
 )
 
 // Account is one account of the configuration (DESIGN.md §11): the name
@@ -60,28 +56,4 @@ func (r *Runner) accountAPI(ctx context.Context, a Account) (source.Options, err
 	}
 	r.accounts[a.Name] = resolved
 	return resolved, nil
-}
-
-// onceAccounts runs one cycle per target of every configured account. An
-// account whose credentials cannot be had fails its own targets only.
-func (r *Runner) onceAccounts(ctx context.Context, logger *slog.Logger) ([]Result, error) {
-	var results []Result
-	var failed []error
-	for _, a := range r.Accounts {
-		api, err := r.accountAPI(ctx, a)
-		for _, region := range a.Regions {
-			res := Result{Target: store.Target{Account: a.Name, Region: region, Source: model.SourceSendFileResults}, Err: err}
-			if err == nil {
-				res = r.one(ctx, a.Name, region, api, logger)
-			}
-			results = append(results, res)
-			if err := r.report(res, logger); err != nil {
-				failed = append(failed, err)
-			}
-			if ctx.Err() != nil {
-				return results, errors.Join(append(failed, ctx.Err())...)
-			}
-		}
-	}
-	return results, errors.Join(failed...)
 }

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -56,6 +57,10 @@ type Runner struct {
 	// RateLimit is the calls per second allowed per (account, region, API)
 	// (default DefaultRateLimit); throttling answers pause that bucket.
 	RateLimit float64
+	// Concurrency is how many targets are walked at once (default
+	// DefaultConcurrency): a cycle over many accounts and regions takes as
+	// long as its slowest target, not their sum.
+	Concurrency int
 
 	mu       sync.Mutex
 	api      source.Options             // API with its credential resolved
@@ -69,6 +74,11 @@ type Runner struct {
 // second, so the bucket only bites when calls come back fast; it keeps the
 // archiver from ever taking more of the account's quota than that.
 const DefaultRateLimit = 20
+
+// DefaultConcurrency is how many targets a cycle walks at once when none is
+// configured: each mostly waits on the API, and the store's pool serves a
+// few at a time.
+const DefaultConcurrency = 4
 
 // limiter returns the token bucket of one account, region and API.
 func (r *Runner) limiter(account, region string, api model.SourceID) *source.Limiter {
@@ -90,39 +100,74 @@ func (r *Runner) limiter(account, region string, api model.SourceID) *source.Lim
 	return l
 }
 
-// Once runs one cycle per target, one after the other, and returns every
-// outcome. The error is non-nil when any target failed (not when one was
-// skipped because another archiver was working it). Failures are returned,
-// not logged: the caller reports them once.
+// Once runs one cycle per target, up to Concurrency at a time, and returns
+// every outcome in configuration order. The error is non-nil when any target
+// failed (not when one was skipped because another archiver was working
+// it). Failures are returned, not logged: the caller reports them once.
 func (r *Runner) Once(ctx context.Context) ([]Result, error) {
 	logger := r.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	if len(r.Accounts) > 0 {
-		return r.onceAccounts(ctx, logger)
+	jobs := r.jobs(ctx)
+	results := make([]Result, len(jobs))
+	limit := r.Concurrency
+	if limit <= 0 {
+		limit = DefaultConcurrency
 	}
-	api, account, err := r.identify(ctx)
-	if err != nil {
-		results := make([]Result, 0, len(r.Regions))
-		for _, region := range r.Regions {
-			results = append(results, Result{Target: store.Target{Region: region, Source: model.SourceSendFileResults}, Err: err})
+	// More would wait on the store's pool, and a target holding its lease
+	// while waiting for a second connection could wait forever.
+	limit = min(limit, r.Store.ConcurrentWalks())
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, limit)
+	for i, j := range jobs {
+		if j.err != nil || ctx.Err() != nil {
+			results[i] = Result{Target: j.target, Err: cmp.Or(j.err, ctx.Err())}
+			continue
 		}
-		return results, err
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			results[i] = r.one(ctx, j.target.Account, j.target.Region, j.api, logger)
+		}()
 	}
-	var results []Result
+	wg.Wait()
 	var failed []error
-	for _, region := range r.Regions {
-		res := r.one(ctx, account, region, api, logger)
-		results = append(results, res)
+	for _, res := range results {
 		if err := r.report(res, logger); err != nil {
 			failed = append(failed, err)
 		}
-		if ctx.Err() != nil {
-			break
-		}
 	}
 	return results, errors.Join(failed...)
+}
+
+// job is one target of a cycle: whose credentials walk it, or why it
+// cannot be walked (its account's credentials could not be had).
+type job struct {
+	target store.Target
+	api    source.Options
+	err    error
+}
+
+// jobs lists the cycle's targets: the configured accounts', or the
+// credential chain's account in each region.
+func (r *Runner) jobs(ctx context.Context) []job {
+	var jobs []job
+	if len(r.Accounts) == 0 {
+		api, account, err := r.identify(ctx)
+		for _, region := range r.Regions {
+			jobs = append(jobs, job{store.Target{Account: account, Region: region, Source: model.SourceSendFileResults}, api, err})
+		}
+		return jobs
+	}
+	for _, a := range r.Accounts {
+		api, err := r.accountAPI(ctx, a)
+		for _, region := range a.Regions {
+			jobs = append(jobs, job{store.Target{Account: a.Name, Region: region, Source: model.SourceSendFileResults}, api, err})
+		}
+	}
+	return jobs
 }
 
 // report logs a target's outcome and returns its failure, if any, naming

@@ -50,6 +50,11 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		// pgx errors can echo the URL, password included: say only what to fix.
 		return nil, errors.New("parse database URL: not a valid PostgreSQL connection string")
 	}
+	if !strings.Contains(url, "pool_max_conns") {
+		// pgx's default (4 on two cores) serves two targets at once: a
+		// target walking holds its lease's connection and one for its pages.
+		cfg.MaxConns = max(cfg.MaxConns, defaultMaxConns)
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to database: %w", interpretError(err))
@@ -60,6 +65,14 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	}
 	return &Store{pool: pool}, nil
 }
+
+// defaultMaxConns is the pool's size unless the URL sets pool_max_conns.
+const defaultMaxConns = 12
+
+// ConcurrentWalks is how many targets can walk at once without waiting for
+// a connection: each holds two (its lease, and its page transactions), and
+// one is kept for everything else.
+func (s *Store) ConcurrentWalks() int { return max(1, (int(s.pool.Config().MaxConns)-1)/2) }
 
 // Pool returns the underlying pool, for tests and tools that inspect the
 // database directly. The archive itself never uses it outside this package.

@@ -89,6 +89,16 @@ func TestConfigPipeline(t *testing.T) {
 	if !errors.As(err, &fe) || fe.field != "timeout" || !errors.As(err, &ue) {
 		t.Fatalf("--timeout 0: %v, want a usage error naming the timeout field", err)
 	}
+	t.Setenv("ARCHIVER_CONCURRENCY", "3")
+	if cfg, err := build(); err != nil || cfg.Concurrency != 3 {
+		t.Fatalf("ARCHIVER_CONCURRENCY=3: %+v %v", cfg, err)
+	}
+	if cfg, err := build("--concurrency", "8"); err != nil || cfg.Concurrency != 8 {
+		t.Fatalf("--concurrency 8 over the environment: %+v %v", cfg, err)
+	}
+	if _, err := build("--concurrency", "-1"); !errors.As(err, &fe) || fe.field != "concurrency" {
+		t.Fatalf("--concurrency -1: %v, want an error naming the concurrency field", err)
+	}
 	t.Setenv("ARCHIVER_TIMEOUT", "soon")
 	if _, err := build(); !errors.As(err, &fe) || fe.field != "timeout" || !strings.Contains(err.Error(), "ARCHIVER_TIMEOUT") {
 		t.Fatalf("ARCHIVER_TIMEOUT=soon: %v", err)

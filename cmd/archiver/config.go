@@ -41,7 +41,10 @@ type config struct {
 	// success may get before the shipped alert fires.
 	// RateLimit is the API calls per second allowed per (account, region,
 	// API); 0 means ingest.DefaultRateLimit.
-	RateLimit     float64  `json:"rate_limit"`
+	RateLimit float64 `json:"rate_limit"`
+	// Concurrency is how many targets a cycle walks at once; 0 means
+	// ingest.DefaultConcurrency.
+	Concurrency   int      `json:"concurrency"`
 	Retention     duration `json:"retention"`
 	StaleFraction float64  `json:"stale_fraction"`
 	// Accounts, from the config file only (DESIGN.md §11): each with its
@@ -152,6 +155,13 @@ func (c *config) loadEnv() error {
 		}
 		c.RateLimit = f
 	}
+	if v, ok := os.LookupEnv("ARCHIVER_CONCURRENCY"); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return usageError{fieldErrorf("concurrency", "ARCHIVER_CONCURRENCY %q is not a number of targets such as 4", v)}
+		}
+		c.Concurrency = n
+	}
 	if v, ok := os.LookupEnv("ARCHIVER_STALE_FRACTION"); ok {
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil {
@@ -185,6 +195,7 @@ type configFlags struct {
 	file, regions, endpoint, schedule, listen string
 	timeout, checkpointEvery, retention       time.Duration
 	staleFraction, rateLimit                  float64
+	concurrency                               int
 	checkpointDir, checkpointKey, contents    string
 }
 
@@ -196,6 +207,7 @@ func (f *configFlags) register(cmd *cobra.Command, daemon bool) {
 	fl.StringVar(&f.endpoint, "endpoint", "", "API endpoint URL instead of each product's public endpoint, e.g. http://127.0.0.1:8099 (default $ARCHIVER_ENDPOINT)")
 	fl.DurationVar(&f.timeout, "timeout", 0, "timeout of one API call (default $ARCHIVER_TIMEOUT or 15s)")
 	fl.Float64Var(&f.rateLimit, "rate-limit", 0, "API calls per second per account, region and API (default $ARCHIVER_RATE_LIMIT or 20)")
+	fl.IntVar(&f.concurrency, "concurrency", 0, "targets walked at once (default $ARCHIVER_CONCURRENCY or 4)")
 	fl.StringVar(&f.contents, "contents", "", "store: keep file bodies; hashes: keep only their SHA-256 (default $ARCHIVER_CONTENTS or store)")
 	if daemon {
 		fl.StringVar(&f.schedule, "schedule", "", "cron schedule, e.g. \"*/10 * * * *\" or \"@every 5m\" (default $ARCHIVER_SCHEDULE or */10 * * * *)")
@@ -235,6 +247,9 @@ func (f *configFlags) build(cmd *cobra.Command) (config, error) {
 	}
 	if set("rate-limit") {
 		cfg.RateLimit = f.rateLimit
+	}
+	if set("concurrency") {
+		cfg.Concurrency = f.concurrency
 	}
 	if f.daemon && set("schedule") {
 		cfg.Schedule = f.schedule
@@ -300,6 +315,9 @@ func (c config) Validate(daemon bool) error {
 	}
 	if c.RateLimit < 0 {
 		errs = append(errs, fieldErrorf("rate_limit", "%g calls per second: it cannot be negative (0 means the default)", c.RateLimit))
+	}
+	if c.Concurrency < 0 {
+		errs = append(errs, fieldErrorf("concurrency", "%d targets at once: it cannot be negative (0 means the default)", c.Concurrency))
 	}
 	if c.Retention.Duration <= 0 {
 		errs = append(errs, fieldErrorf("retention", "%s is not a usable retention: it must be positive", c.Retention.Duration))

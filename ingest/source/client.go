@@ -11,6 +11,7 @@ import (
 	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
 	ecs "github.com/alibabacloud-go/ecs-20140526/v4/client"
 	openapiutil "github.com/alibabacloud-go/openapi-util/service"
+	util "github.com/alibabacloud-go/tea-utils/v2/service"
 	"github.com/alibabacloud-go/tea/tea"
 	"github.com/aliyun/credentials-go/credentials"
 	"github.com/sethvargo/go-retry"
@@ -196,19 +197,25 @@ func (c *Client) do(ctx context.Context, query map[string]any) (rawBody, error) 
 		BodyType: tea.String("string"),
 	}
 	req := &openapi.OpenApiRequest{Query: openapiutil.Query(query)}
-	return callAside(ctx, func() (map[string]any, error) { return c.sdk.CallApi(params, req, runtimeOptions(c.timeout)) })
+	return callAside(ctx, c.timeout, func(rt *util.RuntimeOptions) (map[string]any, error) { return c.sdk.CallApi(params, req, rt) })
 }
 
 // callAside runs one SDK call and reads its raw body. The SDK takes no
-// context, so the call runs aside and an expired context abandons it.
-func callAside(ctx context.Context, call func() (map[string]any, error)) (rawBody, error) {
+// context, so the call runs aside and an expired context abandons it; the
+// call keeps its slot (see callSlots) until it has really finished.
+func callAside(ctx context.Context, timeout time.Duration, call func(*util.RuntimeOptions) (map[string]any, error)) (rawBody, error) {
 	type result struct {
 		body rawBody
 		err  error
 	}
+	slot, err := callSlots.acquire(ctx)
+	if err != nil {
+		return rawBody{}, err
+	}
 	done := make(chan result, 1)
 	go func() {
-		resp, err := call()
+		defer callSlots.release(slot)
+		resp, err := call(runtimeOptions(timeout, slot))
 		if err != nil {
 			done <- result{err: err}
 			return

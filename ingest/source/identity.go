@@ -106,22 +106,17 @@ func callSTS(ctx context.Context, opts Options, action string, query map[string]
 		timeout = 15 * time.Second
 	}
 	return opts.Retry.withDefaults().do(ctx, func(ctx context.Context) error {
-		body, err := callAside(ctx, func() (map[string]any, error) {
+		body, err := callAside(ctx, timeout, func(rt *util.RuntimeOptions) (map[string]any, error) {
 			return client.CallApi(&openapi.Params{
 				Action: tea.String(action), Version: tea.String("2015-04-01"),
 				Protocol: tea.String("HTTPS"), Pathname: tea.String("/"), Method: tea.String("POST"),
 				AuthType: tea.String("AK"), Style: tea.String("RPC"), ReqBodyType: tea.String("formData"),
 				BodyType: tea.String("string"),
-			}, &openapi.OpenApiRequest{Query: openapiutil.Query(query)}, runtimeOptions(timeout))
+			}, &openapi.OpenApiRequest{Query: openapiutil.Query(query)}, rt)
 		})
 		if err != nil {
 			return err
 		}
 		return read(body.data)
 	})
-}
-
-func runtimeOptions(timeout time.Duration) *util.RuntimeOptions {
-	ms := int(timeout / time.Millisecond)
-	return &util.RuntimeOptions{ReadTimeout: tea.Int(ms), ConnectTimeout: tea.Int(ms), Autoretry: tea.Bool(false)}
 }
