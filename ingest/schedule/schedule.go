@@ -85,7 +85,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 			stop(err)
 			return
 		}
-		if ctx.Err() == nil {
+		// A cycle in which every target failed (the database away) changed
+		// nothing to recompute, and its one line per target says it all.
+		if ctx.Err() == nil && anySucceeded(results) {
 			d.recordCoverage(ctx, logger)
 		}
 		if d.AfterCycle != nil && ctx.Err() == nil {
@@ -110,6 +112,15 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return cause
 	}
 	return nil
+}
+
+func anySucceeded(results []ingest.Result) bool {
+	for _, r := range results {
+		if r.Err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // recordCoverage recomputes every target's coverage from its runs for the

@@ -15,9 +15,11 @@ import (
 	"github.com/rubenv/pgtest"
 )
 
-// Server is a running throwaway server listening on a Unix socket only.
+// Server is a running throwaway server listening on a Unix socket only:
+// pgtest's, or a cluster of our own (StartIn).
 type Server struct {
-	pg *pgtest.PG
+	pg  *pgtest.PG
+	own *cluster
 }
 
 // Start initialises and starts a server in a temporary directory.
@@ -37,17 +39,36 @@ func Start(ctx context.Context) (*Server, error) {
 // URL returns a connection URL for database db as the server's superuser.
 func (s *Server) URL(db string) string {
 	return fmt.Sprintf("postgres://%s@localhost/%s?host=%s&sslmode=disable",
-		url.PathEscape(s.pg.User), url.PathEscape(db), url.QueryEscape(s.pg.Host))
+		url.PathEscape(s.User()), url.PathEscape(db), url.QueryEscape(s.SocketDir()))
 }
 
 // User is the superuser name, SocketDir the directory of the Unix socket.
-func (s *Server) User() string { return s.pg.User }
+func (s *Server) User() string {
+	if s.own != nil {
+		return s.own.user
+	}
+	return s.pg.User
+}
 
 // SocketDir is where the server's Unix socket lives.
-func (s *Server) SocketDir() string { return s.pg.Host }
+func (s *Server) SocketDir() string {
+	if s.own != nil {
+		return s.own.sockets()
+	}
+	return s.pg.Host
+}
 
-// Stop shuts the server down and removes its files.
-func (s *Server) Stop() error { return s.pg.Stop() }
+// Stop shuts the server down (a fast shutdown: sessions are ended) and,
+// unless it was started with StartIn, removes its files.
+func (s *Server) Stop() error {
+	if s == nil {
+		return nil
+	}
+	if s.own != nil {
+		return s.own.pgctl("stop", "-m", "fast")
+	}
+	return s.pg.Stop()
+}
 
 func (s *Server) utf8Template(ctx context.Context) error {
 	conn, err := pgx.Connect(ctx, s.URL("postgres"))
