@@ -57,6 +57,10 @@ type Config struct {
 	Quirks bool
 	// Faults are injected into authenticated requests; see Faults.
 	Faults Faults
+	// ShuffledListing lists send-file results (in NextToken mode) in a
+	// fixed pseudo-random order instead of newest first: the API does not
+	// document its order, and head walks must not depend on it.
+	ShuffledListing bool
 
 	// CommandsPerDay is the mean arrival rate of ECS command tasks
 	// (DescribeInvocations) per region. Default 0: no commands.

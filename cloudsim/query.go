@@ -263,7 +263,11 @@ func (s *Sim) list(q *listRequest, requestID string) ([]byte, *apiError) {
 	)
 	if q.tokenMode {
 		var e *apiError
-		if picked, total, next, e = q.tokenPage(r, now); e != nil {
+		var shuffle *int64
+		if s.cfg.ShuffledListing {
+			shuffle = &s.cfg.Seed
+		}
+		if picked, total, next, e = q.tokenPage(r, now, shuffle); e != nil {
 			return nil, e
 		}
 	} else {
@@ -302,28 +306,34 @@ func (s *Sim) list(q *listRequest, requestID string) ([]byte, *apiError) {
 
 // tokenPage picks a MaxResults/NextToken page: the records strictly after
 // the token in listing order (those with a smaller key, the prefix
-// list[:start]), newest first, and the token of the page after it.
-func (q *listRequest) tokenPage(r *region, now time.Time) (picked []*send, total int, next string, e *apiError) {
-	start := len(r.list)
+// list[:start]), newest first, and the token of the page after it. With
+// Config.ShuffledListing the listing order is a fixed pseudo-random one
+// instead of newest first.
+func (q *listRequest) tokenPage(r *region, now time.Time, shuffleSeed *int64) (picked []*send, total int, next string, e *apiError) {
+	list, keyOf := r.list, func(s *send) sortKey { return s.key }
+	if shuffleSeed != nil {
+		list, keyOf = shuffled(r.list, *shuffleSeed)
+	}
+	start := len(list)
 	if q.rawToken != "" {
 		after, ok := decodeToken(q.rawToken, q.region)
 		if !ok {
 			return nil, 0, "", errNextToken
 		}
-		start = sort.Search(len(r.list), func(i int) bool { return !r.list[i].key.less(after) })
+		start = sort.Search(len(list), func(i int) bool { return !keyOf(list[i]).less(after) })
 	}
 	if !q.filtered() {
 		lo := max(0, start-q.maxResults)
 		for i := start - 1; i >= lo; i-- {
-			picked = append(picked, r.list[i])
+			picked = append(picked, list[i])
 		}
 		if lo > 0 {
-			next = encodeToken(q.region, picked[len(picked)-1].key)
+			next = encodeToken(q.region, keyOf(picked[len(picked)-1]))
 		}
-		return picked, len(r.list), next, nil
+		return picked, len(list), next, nil
 	}
-	for i := len(r.list) - 1; i >= 0; i-- {
-		snd := r.list[i]
+	for i := len(list) - 1; i >= 0; i-- {
+		snd := list[i]
 		if !q.matches(snd, now) {
 			continue
 		}
@@ -334,10 +344,22 @@ func (q *listRequest) tokenPage(r *region, now time.Time) (picked []*send, total
 		if len(picked) < q.maxResults {
 			picked = append(picked, snd)
 		} else if next == "" {
-			next = encodeToken(q.region, picked[len(picked)-1].key)
+			next = encodeToken(q.region, keyOf(picked[len(picked)-1]))
 		}
 	}
 	return picked, total, next, nil
+}
+
+// shuffled orders a region's sends by a hash of their ids: a listing order
+// that is stable from one request to the next (so pagination works) but has
+// nothing to do with creation time, which the API never promised.
+func shuffled(list []*send, seed int64) ([]*send, func(*send) sortKey) {
+	keyOf := func(s *send) sortKey {
+		return sortKey{ms: int64(hashSeed(seed, "listing-order", s.key.id) >> 1), id: s.key.id}
+	}
+	out := append([]*send(nil), list...)
+	sort.Slice(out, func(i, j int) bool { return keyOf(out[i]).less(keyOf(out[j])) })
+	return out, keyOf
 }
 
 // numberedPage picks a PageNumber/PageSize page, newest first.

@@ -170,10 +170,13 @@ func assertNoSecrets(t *testing.T, args []string, out string) {
 
 // ingestOnce runs `archiver ingest --once` to completion, retrying while a
 // killed predecessor's lease has not yet been released by PostgreSQL.
-func ingestOnce(t *testing.T, dbURL string, c *cloud) {
+func ingestOnce(t *testing.T, dbURL string, c *cloud) { ingestOnceEnv(t, dbURL, c, nil) }
+
+// ingestOnceEnv is ingestOnce with extra environment entries.
+func ingestOnceEnv(t *testing.T, dbURL string, c *cloud, extra []string) {
 	t.Helper()
 	for attempt := 0; attempt < 100; attempt++ {
-		ch := start(t, dbURL, c, "ingest", "--once")
+		ch := startEnv(t, dbURL, c, extra, "ingest", "--once")
 		code := ch.wait(t, 2*time.Minute)
 		out := ch.out.String()
 		if code == 0 && !strings.Contains(out, "skipped") {

@@ -24,6 +24,7 @@ var ErrLeaseHeld = errors.New("another archiver holds this target's lease")
 // Source is what a cycle needs from the API; *source.Client implements it.
 type Source interface {
 	ListPage(ctx context.Context, nextToken string) (source.Page, source.Stats, error)
+	ListStatus(ctx context.Context, status model.Status, nextToken string) (source.Page, source.Stats, error)
 	Lookup(ctx context.Context, invokeID string) (source.Page, source.Stats, error)
 }
 
@@ -52,7 +53,11 @@ type Cycle struct {
 	// HashOnlyContents keeps only the SHA-256 of file contents, never the
 	// bodies, for sites that must not store what was pushed.
 	HashOnlyContents bool
-	Logger           *slog.Logger
+	// ReconcileEvery is how often the whole listing is walked (DESIGN.md
+	// §12); the cycles between walk only its head and the unfinished
+	// sends. 0: every cycle walks the whole listing.
+	ReconcileEvery time.Duration
+	Logger         *slog.Logger
 }
 
 // Run performs the cycle and returns the recorded run. A target whose lease is
@@ -73,14 +78,8 @@ func (c *Cycle) Run(ctx context.Context) (store.Run, error) {
 		return run, err
 	}
 	rec := &recorder{store: c.Store, target: c.Target, run: &run, clock: c.Clock, seen: map[string]bool{},
-		hashOnly: c.HashOnlyContents, progress: c.Progress}
-	walk := &fullWalk{source: c.Source, maxPages: c.MaxPages, maxRestarts: c.MaxRestarts, readAhead: c.ReadAhead,
-		logger: c.Logger, target: c.Target}
-	err = walk.run(ctx, rec)
-	if err == nil {
-		run.CompleteWalk = true
-		err = confirmExpiries(ctx, c.Source, rec)
-	}
+		hashOnly: c.HashOnlyContents, progress: c.Progress, widen: true}
+	err = c.walk(ctx, rec, &run)
 	finished := c.Clock().UTC()
 	run.FinishedAt = &finished
 	run.Outcome = model.RunOK
@@ -97,6 +96,39 @@ func (c *Cycle) Run(ctx context.Context) (store.Run, error) {
 		err = ferr
 	}
 	return run, err
+}
+
+// walk runs the cycle's walk, a head walk or a full one, and marks the run
+// complete when the walk reached its end.
+func (c *Cycle) walk(ctx context.Context, rec *recorder, run *store.Run) error {
+	head, history, err := c.walkChoice(ctx, run.StartedAt)
+	if err != nil {
+		return err
+	}
+	if head {
+		run.HeadWalk = true
+		unfinished, err := c.Store.UnfinishedInvocations(ctx, c.Target.ID)
+		if err != nil {
+			return err
+		}
+		walk := &headWalk{source: c.Source, maxPages: c.MaxPages, maxRestarts: c.MaxRestarts, logger: c.Logger,
+			target: c.Target, unfinished: unfinished}
+		if err := walk.run(ctx, rec); err != nil {
+			return err
+		}
+		run.CompleteWalk = true
+		return nil
+	}
+	walk := &fullWalk{source: c.Source, maxPages: c.MaxPages, maxRestarts: c.MaxRestarts, readAhead: c.ReadAhead,
+		logger: c.Logger, target: c.Target}
+	if err := walk.run(ctx, rec); err != nil {
+		return err
+	}
+	run.CompleteWalk = true
+	if err := confirmExpiries(ctx, c.Source, rec); err != nil {
+		return err
+	}
+	return c.checkMisses(ctx, run, history)
 }
 
 func (c *Cycle) defaults() {

@@ -28,6 +28,9 @@ func (f *fakeSource) ListPage(_ context.Context, token string) (source.Page, sou
 	p, err := f.list(token)
 	return p, source.Stats{Calls: 1}, err
 }
+func (f *fakeSource) ListStatus(context.Context, model.Status, string) (source.Page, source.Stats, error) {
+	return source.Page{}, source.Stats{Calls: 1}, nil
+}
 func (f *fakeSource) Lookup(_ context.Context, id string) (source.Page, source.Stats, error) {
 	if f.lookup == nil {
 		return source.Page{}, source.Stats{Calls: 1}, nil

@@ -24,6 +24,9 @@ type recorder struct {
 	hashOnly bool
 	// progress, when set, is told the run's counts after every commit.
 	progress func(store.Run)
+	// widen: listed pages extend the run's range of listed creation times
+	// (true for pages of the listing in its order, which coverage trusts).
+	widen bool
 }
 
 // batch is what one page transaction persists.
@@ -49,12 +52,18 @@ func (r *recorder) called(st source.Stats) {
 }
 
 // listed persists one page of a listing. Records listed earlier in the run
-// (the listing shifted, or the page repeats one) are not diffed again.
-func (r *recorder) listed(ctx context.Context, page source.Page, st source.Stats) error {
+// (the listing shifted, or the page repeats one) are not diffed again. The
+// page is quiet when it held nothing new or changed and every send on it
+// was finished: a head walk stops there.
+func (r *recorder) listed(ctx context.Context, page source.Page, st source.Stats) (quiet bool, err error) {
 	b := batch{at: r.observedAt(page), pages: 1, records: len(page.Invocations), calls: st}
 	inPage := map[string]bool{}
+	quiet = true
 	for _, inv := range page.Invocations {
-		r.widenListed(inv.Attributes.CreationTime)
+		if r.widen {
+			r.widenListed(inv.Attributes.CreationTime)
+		}
+		quiet = quiet && model.IsFinalAggregate(inv.ReportedStatus)
 		if r.seen[inv.InvokeID] || inPage[inv.InvokeID] {
 			continue
 		}
@@ -64,7 +73,8 @@ func (r *recorder) listed(ctx context.Context, page source.Page, st source.Stats
 			b.oversized++
 		}
 	}
-	return r.commit(ctx, b)
+	w, err := r.commit(ctx, b)
+	return quiet && w.events == 0, err
 }
 
 // widenListed extends the run's range of listed creation times, which
@@ -83,16 +93,17 @@ func (r *recorder) widenListed(ct *time.Time) {
 
 // commit writes one batch in one page transaction. The run's counts change
 // only when the transaction commits, by what it wrote.
-func (r *recorder) commit(ctx context.Context, b batch) error {
+func (r *recorder) commit(ctx context.Context, b batch) (written, error) {
 	progress := *r.run
 	progress.APICalls += b.calls.Calls
 	progress.Retries += b.calls.Retries
 	progress.Pages += b.pages
 	progress.Records += b.records
 	progress.Oversized += b.oversized
+	var w written
 	err := r.store.WithPage(ctx, r.target.ID, r.run.ID, func(p *store.Page) error {
-		w, err := persist(ctx, p, b, !r.hashOnly)
-		if err != nil {
+		var err error
+		if w, err = persist(ctx, p, b, !r.hashOnly); err != nil {
 			return err
 		}
 		progress.Events += w.events
@@ -101,7 +112,7 @@ func (r *recorder) commit(ctx context.Context, b batch) error {
 		return p.Progress(ctx, progress)
 	})
 	if err != nil {
-		return err
+		return written{}, err
 	}
 	*r.run = progress
 	for _, inv := range b.observed {
@@ -110,7 +121,7 @@ func (r *recorder) commit(ctx context.Context, b batch) error {
 	if r.progress != nil {
 		r.progress(progress)
 	}
-	return nil
+	return w, nil
 }
 
 // persist diffs a batch against the known state inside a page transaction

@@ -61,6 +61,8 @@ type Runner struct {
 	// DefaultConcurrency): a cycle over many accounts and regions takes as
 	// long as its slowest target, not their sum.
 	Concurrency int
+	// ReconcileEvery: see Cycle (0: every cycle walks the whole listing).
+	ReconcileEvery time.Duration
 
 	mu       sync.Mutex
 	api      source.Options             // API with its credential resolved
@@ -231,7 +233,7 @@ func (r *Runner) one(ctx context.Context, account, region string, api source.Opt
 		return res
 	}
 	c := &Cycle{Store: r.Store, Target: target, Source: src, Clock: r.Clock, Logger: logger, HashOnlyContents: r.HashOnlyContents,
-		ReadAhead: r.ReadAhead}
+		ReadAhead: r.ReadAhead, ReconcileEvery: r.ReconcileEvery}
 	if r.Progress != nil {
 		c.Progress = func(run store.Run) { r.Progress(target, run) }
 	}

@@ -17,7 +17,7 @@ var ErrTokenLoop = errors.New("pagination token repeated")
 // pageSink receives each listed page of a walk, in order. The walk does not
 // know what happens to a page; the recorder persists it.
 type pageSink interface {
-	listed(ctx context.Context, page source.Page, st source.Stats) error
+	listed(ctx context.Context, page source.Page, st source.Stats) (quiet bool, err error)
 	called(st source.Stats) // a call that produced no page
 }
 
@@ -73,7 +73,7 @@ func (w *fullWalk) pages(ctx context.Context, sink pageSink) error {
 			sink.called(f.st)
 			return f.err
 		}
-		if err := sink.listed(ctx, f.page, f.st); err != nil {
+		if _, err := sink.listed(ctx, f.page, f.st); err != nil {
 			return fmt.Errorf("store page %d: %w", n, err)
 		}
 		return nil

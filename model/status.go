@@ -22,6 +22,13 @@ func countsAsFailed(s Status) bool {
 // IsTerminal reports whether s is a final per-instance status.
 func IsTerminal(s Status) bool { return s == StatusSuccess || countsAsFailed(s) }
 
+// IsFinalAggregate reports whether an aggregate (InvocationStatus) status is
+// final: every instance has finished one way or another. Unknown is not
+// final: it means the archive cannot tell.
+func IsFinalAggregate(s Status) bool {
+	return s == AggregateSuccess || s == AggregateFailed || s == AggregatePartialFailed
+}
+
 // Aggregate applies the documented aggregate rule to the statuses of an
 // invocation's instances. It is the only Go implementation of the rule; the
 // SQL function archive.aggregate_status mirrors it and a property test keeps

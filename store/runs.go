@@ -29,6 +29,12 @@ type Run struct {
 	Oversized     int
 	OldestListed  *time.Time
 	NewestListed  *time.Time
+	// HeadWalk: the run walked the newest pages and the unfinished sends
+	// only; otherwise it walked the whole listing (a reconcile).
+	HeadWalk bool
+	// HeadWalkMisses counts, for a reconcile, the sends it discovered that
+	// the head walks before it should have listed.
+	HeadWalkMisses int
 }
 
 // StartRun opens a run row.
@@ -47,10 +53,11 @@ func (s *Store) FinishRun(ctx context.Context, r Run) error {
 	_, err := s.pool.Exec(ctx, `
 		UPDATE archive.ingest_runs SET finished_at = $2, outcome = $3, error = nullif($4, ''), complete_walk = $5,
 			pages = $6, records = $7, events = $8, api_calls = $9, retries = $10, expired = $11,
-			disagreements = $12, oldest_listed = $13, newest_listed = $14, oversized = $15
+			disagreements = $12, oldest_listed = $13, newest_listed = $14, oversized = $15, head_walk = $16,
+			head_walk_misses = $17
 		WHERE id = $1`,
 		r.ID, r.FinishedAt, r.Outcome, r.Error, r.CompleteWalk, r.Pages, r.Records, r.Events, r.APICalls,
-		r.Retries, r.Expired, r.Disagreements, r.OldestListed, r.NewestListed, r.Oversized)
+		r.Retries, r.Expired, r.Disagreements, r.OldestListed, r.NewestListed, r.Oversized, r.HeadWalk, r.HeadWalkMisses)
 	if err != nil {
 		return fmt.Errorf("finish run %d: %w", r.ID, interpretError(err))
 	}
@@ -63,7 +70,8 @@ func (s *Store) Runs(ctx context.Context) ([]Run, error) { return runs(ctx, s.po
 func runs(ctx context.Context, db DBTX) ([]Run, error) {
 	rows, err := db.Query(ctx, `
 		SELECT id, target_id, started_at, finished_at, outcome, coalesce(error, '') AS error, complete_walk, pages,
-		       records, events, api_calls, retries, expired, disagreements, oldest_listed, newest_listed, oversized
+		       records, events, api_calls, retries, expired, disagreements, oldest_listed, newest_listed, oversized,
+		       head_walk, head_walk_misses
 		FROM archive.ingest_runs ORDER BY target_id, started_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", interpretError(err))

@@ -71,6 +71,7 @@ func (a *app) runner(cmd *cobra.Command, flags *configFlags) (config, *ingest.Ru
 	return cfg, &ingest.Runner{Store: st, Regions: cfg.Regions, Accounts: runnerAccounts(cfg.Accounts), Logger: logger,
 		RateLimit:        cfg.RateLimit,
 		Concurrency:      cfg.Concurrency,
+		ReconcileEvery:   cfg.ReconcileEvery.Duration,
 		HashOnlyContents: cfg.Contents == "hashes", API: source.Options{Endpoint: cfg.Endpoint, Timeout: cfg.Timeout.Duration}}, nil
 }
 

@@ -44,9 +44,12 @@ type config struct {
 	RateLimit float64 `json:"rate_limit"`
 	// Concurrency is how many targets a cycle walks at once; 0 means
 	// ingest.DefaultConcurrency.
-	Concurrency   int      `json:"concurrency"`
-	Retention     duration `json:"retention"`
-	StaleFraction float64  `json:"stale_fraction"`
+	Concurrency int `json:"concurrency"`
+	// ReconcileEvery is how often a target's whole listing is walked; the
+	// cycles between are head walks (DESIGN.md §12). 0: always in full.
+	ReconcileEvery duration `json:"reconcile_every"`
+	Retention      duration `json:"retention"`
+	StaleFraction  float64  `json:"stale_fraction"`
 	// Accounts, from the config file only (DESIGN.md §11): each with its
 	// own credentials, regions and sources. Empty: one account, the
 	// credential chain's, over Regions.
@@ -82,7 +85,8 @@ func (d *duration) UnmarshalJSON(b []byte) error {
 
 func defaultConfig() config {
 	return config{Schedule: "*/10 * * * *", Listen: ":9090", Timeout: duration{15 * time.Second},
-		CheckpointEvery: duration{24 * time.Hour}, Contents: "store", Retention: duration{24 * time.Hour}, StaleFraction: 0.5}
+		CheckpointEvery: duration{24 * time.Hour}, Contents: "store", Retention: duration{24 * time.Hour}, StaleFraction: 0.5,
+		ReconcileEvery: duration{time.Hour}}
 }
 
 // fieldError names the config field that is wrong and keeps why.
@@ -173,7 +177,8 @@ func (c *config) loadEnv() error {
 		env, field string
 		dst        *time.Duration
 	}{{"ARCHIVER_TIMEOUT", "timeout", &c.Timeout.Duration}, {"ARCHIVER_CHECKPOINT_EVERY", "checkpoint_every", &c.CheckpointEvery.Duration},
-		{"ARCHIVER_RETENTION", "retention", &c.Retention.Duration}} {
+		{"ARCHIVER_RETENTION", "retention", &c.Retention.Duration},
+		{"ARCHIVER_RECONCILE_EVERY", "reconcile_every", &c.ReconcileEvery.Duration}} {
 		v, ok := os.LookupEnv(d.env)
 		if !ok {
 			continue
@@ -194,6 +199,7 @@ type configFlags struct {
 	daemon                                    bool
 	file, regions, endpoint, schedule, listen string
 	timeout, checkpointEvery, retention       time.Duration
+	reconcileEvery                            time.Duration
 	staleFraction, rateLimit                  float64
 	concurrency                               int
 	checkpointDir, checkpointKey, contents    string
@@ -207,6 +213,8 @@ func (f *configFlags) register(cmd *cobra.Command, daemon bool) {
 	fl.StringVar(&f.endpoint, "endpoint", "", "API endpoint URL instead of each product's public endpoint, e.g. http://127.0.0.1:8099 (default $ARCHIVER_ENDPOINT)")
 	fl.DurationVar(&f.timeout, "timeout", 0, "timeout of one API call (default $ARCHIVER_TIMEOUT or 15s)")
 	fl.Float64Var(&f.rateLimit, "rate-limit", 0, "API calls per second per account, region and API (default $ARCHIVER_RATE_LIMIT or 20)")
+	fl.DurationVar(&f.reconcileEvery, "reconcile-every", 0,
+		"walk each target's whole listing this often, only its head and unfinished sends between; 0: always in full (default $ARCHIVER_RECONCILE_EVERY or 1h)")
 	fl.IntVar(&f.concurrency, "concurrency", 0, "targets walked at once (default $ARCHIVER_CONCURRENCY or 4)")
 	fl.StringVar(&f.contents, "contents", "", "store: keep file bodies; hashes: keep only their SHA-256 (default $ARCHIVER_CONTENTS or store)")
 	if daemon {
@@ -250,6 +258,9 @@ func (f *configFlags) build(cmd *cobra.Command) (config, error) {
 	}
 	if set("concurrency") {
 		cfg.Concurrency = f.concurrency
+	}
+	if set("reconcile-every") {
+		cfg.ReconcileEvery.Duration = f.reconcileEvery
 	}
 	if f.daemon && set("schedule") {
 		cfg.Schedule = f.schedule
@@ -315,6 +326,9 @@ func (c config) Validate(daemon bool) error {
 	}
 	if c.RateLimit < 0 {
 		errs = append(errs, fieldErrorf("rate_limit", "%g calls per second: it cannot be negative (0 means the default)", c.RateLimit))
+	}
+	if c.ReconcileEvery.Duration < 0 {
+		errs = append(errs, fieldErrorf("reconcile_every", "%s: it cannot be negative (0 means every cycle walks in full)", c.ReconcileEvery.Duration))
 	}
 	if c.Concurrency < 0 {
 		errs = append(errs, fieldErrorf("concurrency", "%d targets at once: it cannot be negative (0 means the default)", c.Concurrency))

@@ -15,6 +15,8 @@ import (
 	"github.com/alibabacloud-go/tea/tea"
 	"github.com/aliyun/credentials-go/credentials"
 	"github.com/sethvargo/go-retry"
+
+	"github.com/cloudassistant/sendfile-archive/model"
 )
 
 // MaxResults is the page size the archive asks for: the API's maximum.
@@ -101,11 +103,25 @@ func NewClient(region string, opts Options) (*Client, error) {
 // ListPage fetches one page of the full listing, newest first. An empty token
 // asks for the first page.
 func (c *Client) ListPage(ctx context.Context, nextToken string) (Page, Stats, error) {
+	return c.call(ctx, c.listQuery("", nextToken))
+}
+
+// ListStatus fetches one page of the listing of the sends whose overall
+// status (InvocationStatus) is status: how a head walk refreshes the
+// unfinished sends without walking the finished ones.
+func (c *Client) ListStatus(ctx context.Context, status model.Status, nextToken string) (Page, Stats, error) {
+	return c.call(ctx, c.listQuery(status, nextToken))
+}
+
+func (c *Client) listQuery(status model.Status, nextToken string) map[string]any {
 	q := map[string]any{"RegionId": c.region, "MaxResults": MaxResults}
+	if status != "" {
+		q["InvocationStatus"] = string(status)
+	}
 	if nextToken != "" {
 		q["NextToken"] = nextToken
 	}
-	return c.call(ctx, q)
+	return q
 }
 
 // Lookup asks for one invocation by id: the direct check before the archive
