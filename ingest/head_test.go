@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cloudassistant/sendfile-archive/cloudsim"
+	"github.com/cloudassistant/sendfile-archive/query"
 	"github.com/cloudassistant/sendfile-archive/store"
 	"github.com/cloudassistant/sendfile-archive/store/storetest"
 )
@@ -158,4 +159,94 @@ func walkCounts(t *testing.T, w *world) (heads, misses int) {
 		t.Fatal(err)
 	}
 	return heads, misses
+}
+
+// The newest SDK's window (one day, 1,000 records) with sends arriving at
+// 3,000 a day, so a record is listed for about eight hours. Polled every 5
+// minutes with head walks nothing is lost and coverage shows no gap; polled
+// every 12 hours records are lost, and coverage names gaps that hold every
+// lost send's creation time (checked against the ground truth).
+func TestShrinkingWindow(t *testing.T) {
+	t.Parallel()
+	cfg := cloudsim.Config{Seed: 16, Retention: 24 * time.Hour, MaxRecords: 1000, SendsPerDay: 3000, FleetSize: 80}
+	t.Run("every 5 minutes", func(t *testing.T) {
+		t.Parallel()
+		w := newWorld(t, cfg)
+		w.runner.ReconcileEvery = time.Hour
+		w.poll(t, 36*time.Hour, 5*time.Minute)
+		w.runner.ReconcileEvery = 0 // expiries are the reconcile's to find
+		w.once(t)
+		checkAgainstTruth(t, w, 600, 5)
+		if cov := coverageOf(t, w); len(cov.Gaps) != 0 {
+			t.Fatalf("coverage reports gaps %+v", cov.Gaps)
+		}
+		if heads, _ := walkCounts(t, w); heads < 300 {
+			t.Fatalf("only %d head walks", heads)
+		}
+	})
+	t.Run("every 12 hours", func(t *testing.T) {
+		t.Parallel()
+		w := newWorld(t, cfg)
+		w.runner.ReconcileEvery = time.Hour
+		w.poll(t, 72*time.Hour, 12*time.Hour)
+		cov := coverageOf(t, w)
+		gaps := cov.Gaps
+		archived := map[string]bool{}
+		rows, err := w.store.Pool().Query(context.Background(), `SELECT invoke_id FROM archive.invocations`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				t.Fatal(err)
+			}
+			archived[id] = true
+		}
+		rows.Close()
+		// A send lost before the first walk predates the archive (coverage
+		// says where it starts); every other lost one must lie in a gap.
+		lost, before := 0, 0
+		for _, s := range w.sim.Sends() {
+			switch {
+			case archived[s.InvokeID]:
+				continue
+			case cov.CoveredFrom != nil && s.CreationTime.Before(*cov.CoveredFrom):
+				before++
+				continue
+			}
+			lost++
+			inGap := false
+			for _, g := range gaps {
+				inGap = inGap || !s.CreationTime.Before(g.From) && !s.CreationTime.After(g.To)
+			}
+			if !inGap {
+				t.Fatalf("lost send %s created %s lies in no reported gap %+v", s.InvokeID, s.CreationTime, gaps)
+			}
+		}
+		t.Logf("%d of %d sends lost in %d reported gaps (%d more before the first walk, covered from %s)",
+			lost, len(w.sim.Sends()), len(gaps), before, cov.CoveredFrom)
+		if lost == 0 || len(gaps) == 0 {
+			t.Fatalf("%d sends lost, %d gaps: the scenario does not lose records", lost, len(gaps))
+		}
+	})
+}
+
+// coverageOf is the coverage of the world's single target.
+func coverageOf(t *testing.T, w *world) query.TargetCoverage {
+	t.Helper()
+	ctx := context.Background()
+	targets, err := w.store.Targets(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, err := w.store.Runs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cov := query.Coverage(targets, runs)
+	if len(cov) != 1 {
+		t.Fatalf("coverage of %d targets", len(cov))
+	}
+	return cov[0]
 }
