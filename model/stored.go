@@ -8,7 +8,7 @@ import (
 )
 
 // How the log stores JSON. An event's payload is kept in the canonical form
-// that is hashed (store.CanonicalJSON), which is also how PostgreSQL's jsonb
+// that is hashed (store.JSONBText), which is also how PostgreSQL's jsonb
 // prints it back: numbers as numeric prints them, and no NUL characters
 // (jsonb cannot hold U+0000). Reading a value back from the payload therefore
 // reads it in that form, and whoever decides that a payload says enough on

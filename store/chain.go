@@ -1,15 +1,9 @@
 package store
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/json"
-	"fmt"
-	"sort"
 	"time"
-
-	"github.com/cloudassistant/sendfile-archive/model"
 )
 
 // GenesisHash is the prev_hash of the first event of every chain.
@@ -63,83 +57,4 @@ func EventHash(prev []byte, f ChainFields) []byte {
 	writeStr(string(f.Detail))
 	writeStr(string(f.Payload))
 	return h.Sum(nil)
-}
-
-// CanonicalJSON re-encodes a JSON document deterministically before it is
-// stored: object keys sorted, no insignificant whitespace, numbers in
-// PostgreSQL numeric's output form, and NUL characters (which jsonb cannot
-// store) replaced by U+FFFD.
-func CanonicalJSON(raw []byte) ([]byte, error) {
-	if raw == nil {
-		return nil, nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("canonical json: %w", err)
-	}
-	var buf bytes.Buffer
-	if err := writeCanonical(&buf, v); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-func writeCanonical(buf *bytes.Buffer, v any) error {
-	switch t := v.(type) {
-	case nil:
-		buf.WriteString("null")
-	case bool:
-		if t {
-			buf.WriteString("true")
-		} else {
-			buf.WriteString("false")
-		}
-	case json.Number:
-		n, err := model.CanonicalNumber(string(t))
-		if err != nil {
-			return fmt.Errorf("canonical json: %w", err)
-		}
-		buf.WriteString(n)
-	case string:
-		writeString(buf, t)
-	case []any:
-		buf.WriteByte('[')
-		for i, e := range t {
-			if i > 0 {
-				buf.WriteByte(',')
-			}
-			if err := writeCanonical(buf, e); err != nil {
-				return err
-			}
-		}
-		buf.WriteByte(']')
-	case map[string]any:
-		keys := make([]string, 0, len(t))
-		for k := range t {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		buf.WriteByte('{')
-		for i, k := range keys {
-			if i > 0 {
-				buf.WriteByte(',')
-			}
-			writeString(buf, k)
-			buf.WriteByte(':')
-			if err := writeCanonical(buf, t[k]); err != nil {
-				return err
-			}
-		}
-		buf.WriteByte('}')
-	default:
-		return fmt.Errorf("canonical json: unexpected %T", v)
-	}
-	return nil
-}
-
-func writeString(buf *bytes.Buffer, s string) {
-	b, _ := json.Marshal(model.StoredString(s)) // strings always marshal
-	buf.Write(b)
 }

@@ -63,53 +63,18 @@ func (p *Page) Append(ctx context.Context, events []model.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
-	details := make([]*string, len(events))
-	payloads := make([]string, len(events))
-	for i, e := range events {
-		detail, err := CanonicalJSON(e.Detail)
+	rows := make([][]any, 0, len(events))
+	for _, e := range events {
+		// The chain hashes the JSON exactly as jsonb prints it back, so
+		// verify can hash what it reads without re-encoding anything.
+		detail, err := JSONBText(e.Detail)
 		if err != nil {
 			return fmt.Errorf("event %s/%d detail: %w", e.InvokeID, e.Seq, err)
 		}
-		payload, err := CanonicalJSON(e.Payload)
+		payload, err := JSONBText(e.Payload)
 		if err != nil {
 			return fmt.Errorf("event %s/%d payload: %w", e.InvokeID, e.Seq, err)
 		}
-		if detail != nil {
-			d := string(detail)
-			details[i] = &d
-		}
-		payloads[i] = string(payload)
-	}
-	// The chain hashes the JSON exactly as jsonb prints it back, so verify
-	// can hash what it reads without re-encoding anything. One round trip
-	// per page asks PostgreSQL for that form.
-	stored, err := p.tx.Query(ctx, `SELECT u.d::jsonb::text, u.p::jsonb::text
-		FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(d, p, i) ORDER BY u.i`, details, payloads)
-	if err != nil {
-		return fmt.Errorf("normalise %d event documents: %w", len(events), interpretError(err))
-	}
-	type docs struct {
-		detail  *string
-		payload string
-	}
-	normal, err := pgx.CollectRows(stored, func(r pgx.CollectableRow) (docs, error) {
-		var d docs
-		err := r.Scan(&d.detail, &d.payload)
-		return d, err
-	})
-	if err != nil {
-		return fmt.Errorf("normalise %d event documents: %w", len(events), interpretError(err))
-	}
-	if len(normal) != len(events) {
-		return fmt.Errorf("normalise event documents: got %d of %d", len(normal), len(events))
-	}
-	rows := make([][]any, 0, len(events))
-	for i, e := range events {
-		var detail []byte
-		if normal[i].detail != nil {
-			detail = []byte(*normal[i].detail)
-		}
-		payload := []byte(normal[i].payload)
 		occurred := e.OccurredAt.UTC().Truncate(time.Microsecond)
 		hash := EventHash(p.head, ChainFields{
 			TargetID: p.targetID, InvokeID: e.InvokeID, InstanceID: e.InstanceID, Seq: e.Seq, Type: string(e.Type),

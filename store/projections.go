@@ -177,5 +177,5 @@ func nonNil(tags []model.Tag) []model.Tag {
 }
 
 // sanitizeText replaces NUL, which PostgreSQL text cannot hold. The verbatim
-// value survives in the event payload (where CanonicalJSON does the same).
+// value survives in the event payload (where JSONBText does the same).
 func sanitizeText(s string) string { return strings.ReplaceAll(s, "\x00", "\uFFFD") }

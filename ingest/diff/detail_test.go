@@ -127,10 +127,10 @@ func asLogged(t *testing.T, events []model.Event, obs model.Invocation, full boo
 			e.Detail = fullDetail(t, e, obs)
 		}
 		var err error
-		if e.Detail, err = store.CanonicalJSON(e.Detail); err != nil {
+		if e.Detail, err = store.JSONBText(e.Detail); err != nil {
 			t.Fatal(err)
 		}
-		if e.Payload, err = store.CanonicalJSON(e.Payload); err != nil {
+		if e.Payload, err = store.JSONBText(e.Payload); err != nil {
 			t.Fatal(err)
 		}
 		out[i] = e
