@@ -135,7 +135,9 @@ func (d *Daemon) recordCoverage(ctx context.Context, logger *slog.Logger) {
 			return
 		}
 	}
-	logger.Warn("coverage metric not updated", "err", err)
+	if ctx.Err() == nil { // shutting down is not worth a warning
+		logger.Warn("coverage metric not updated", "err", err)
+	}
 }
 
 // serve starts the /healthz and /metrics listener, if any, and returns the
