@@ -3,7 +3,6 @@ package e2e_test
 import (
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -21,12 +20,7 @@ func TestDaemonScheduleAndMetrics(t *testing.T) {
 	c := newCloud(t, cloudsim.Config{Seed: 81})
 	c.sim.Advance(3 * 24 * time.Hour)
 	url := storetest.URL(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
+	addr := freeAddr(t)
 	ch := start(t, url, c, "run", "--schedule", "@every 1s", "--listen", addr)
 	waitFor(t, 30*time.Second, "three completed cycles", func() bool { return countRuns(t, url, "ok") >= 3 })
 

@@ -105,22 +105,20 @@ func (c *Cycle) walk(ctx context.Context, rec *recorder, run *store.Run) error {
 	if err != nil {
 		return err
 	}
+	walk := fullWalk{source: c.Source, maxPages: c.MaxPages, maxRestarts: c.MaxRestarts, readAhead: c.ReadAhead,
+		logger: c.Logger, target: c.Target}
 	if head {
 		run.HeadWalk = true
 		unfinished, err := c.Store.UnfinishedInvocations(ctx, c.Target.ID)
 		if err != nil {
 			return err
 		}
-		walk := &headWalk{source: c.Source, maxPages: c.MaxPages, maxRestarts: c.MaxRestarts, logger: c.Logger,
-			target: c.Target, unfinished: unfinished}
-		if err := walk.run(ctx, rec); err != nil {
+		if err := (&headWalk{base: walk, unfinished: unfinished}).run(ctx, rec); err != nil {
 			return err
 		}
 		run.CompleteWalk = true
 		return nil
 	}
-	walk := &fullWalk{source: c.Source, maxPages: c.MaxPages, maxRestarts: c.MaxRestarts, readAhead: c.ReadAhead,
-		logger: c.Logger, target: c.Target}
 	if err := walk.run(ctx, rec); err != nil {
 		return err
 	}

@@ -2,9 +2,7 @@ package ingest
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/cloudassistant/sendfile-archive/ingest/source"
@@ -20,12 +18,8 @@ import (
 // unaccounted for. It relies on the listing being newest first, which the
 // API does not document: the reconcile's miss check is what makes that safe.
 type headWalk struct {
-	source      Source
-	maxPages    int
-	maxRestarts int
-	logger      *slog.Logger
-	target      store.Target
-	unfinished  []store.Unfinished // live sends not final, as the archive knew them before the walk
+	base       fullWalk           // the source, bounds and logger every listing of the walk uses
+	unfinished []store.Unfinished // live sends not final, as the archive knew them before the walk
 }
 
 // filterable are the unfinished overall statuses the listing can filter by.
@@ -50,7 +44,7 @@ func (w *headWalk) run(ctx context.Context, rec *recorder) error {
 		if rec.seen[u.InvokeID] {
 			continue
 		}
-		if err := lookUp(ctx, w.source, rec, u.InvokeID, false); err != nil {
+		if err := lookUp(ctx, w.base.source, rec, u.InvokeID, false); err != nil {
 			return err
 		}
 	}
@@ -60,28 +54,32 @@ func (w *headWalk) run(ctx context.Context, rec *recorder) error {
 // head lists the newest pages until a quiet one, restarting (bounded) when
 // the API rejects or repeats a token.
 func (w *headWalk) head(ctx context.Context, rec *recorder) error {
-	walk := &fullWalk{source: w.source, maxPages: w.maxPages}
-	for restarts := 0; ; restarts++ {
-		var err error
-		walk.read(ctx, func(f fetched) bool {
-			if f.err != nil {
-				rec.called(f.st)
-				err = f.err
-				return false
-			}
-			var quiet bool
-			if quiet, err = rec.listed(ctx, f.page, f.st); err != nil {
-				err = fmt.Errorf("store page: %w", err)
-				return false
-			}
-			return !quiet
-		})
-		if (errors.Is(err, source.ErrBadToken) || errors.Is(err, ErrTokenLoop)) && restarts < w.maxRestarts && ctx.Err() == nil {
-			w.logger.Warn("restarting the head walk", "target", w.target.String(), "restart", restarts+1, "reason", err)
-			continue
+	walk := w.base
+	// read fetches one page at a time: a head walk usually stops after one.
+	return walk.restarting(ctx, "the head walk", func() error {
+		return record(ctx, &walk, rec, func(quiet bool) bool { return !quiet })
+	})
+}
+
+// record reads a walk's pages into the recorder, one page transaction each,
+// for as long as more says to go on after a page (given whether it was
+// quiet), and returns the error that ended the walk.
+func record(ctx context.Context, walk *fullWalk, rec *recorder, more func(quiet bool) bool) error {
+	var err error
+	walk.read(ctx, func(f fetched) bool {
+		if f.err != nil {
+			rec.called(f.st)
+			err = f.err
+			return false
 		}
-		return err
-	}
+		var quiet bool
+		if quiet, err = rec.listed(ctx, f.page, f.st); err != nil {
+			err = fmt.Errorf("store page: %w", err)
+			return false
+		}
+		return more(quiet)
+	})
+	return err
 }
 
 // unseen counts the unfinished sends of a status not yet met in this run.
@@ -97,24 +95,17 @@ func (w *headWalk) unseen(rec *recorder, status model.Status) int {
 
 // listStatus walks the listing filtered to one overall status.
 func (w *headWalk) listStatus(ctx context.Context, rec *recorder, status model.Status) error {
-	tokens := map[string]bool{}
-	token := ""
-	for n := 1; n <= w.maxPages; n++ {
-		page, st, err := w.source.ListStatus(ctx, status, token)
-		if err != nil {
-			rec.called(st)
-			return fmt.Errorf("list %s sends, page %d: %w", status, n, err)
-		}
-		if _, err := rec.listed(ctx, page, st); err != nil {
-			return fmt.Errorf("store page: %w", err)
-		}
-		if page.NextToken == "" || tokens[page.NextToken] {
-			return nil
-		}
-		tokens[page.NextToken] = true
-		token = page.NextToken
+	walk := w.base
+	walk.list = func(ctx context.Context, token string) (source.Page, source.Stats, error) {
+		return w.base.source.ListStatus(ctx, status, token)
 	}
-	return fmt.Errorf("list %s sends: more than %d pages", status, w.maxPages)
+	err := walk.restarting(ctx, "the "+string(status)+" listing", func() error {
+		return record(ctx, &walk, rec, func(bool) bool { return true })
+	})
+	if err != nil {
+		return fmt.Errorf("list %s sends: %w", status, err)
+	}
+	return nil
 }
 
 // walkChoice decides a cycle's walk: a head walk when head walks are on,

@@ -25,7 +25,9 @@ type pageSink interface {
 // NextToken to the end. It is one walking strategy; the sink does not care
 // which strategy produced a page.
 type fullWalk struct {
-	source      Source
+	source Source
+	// list, when set, lists instead of source.ListPage (a filtered listing).
+	list        func(ctx context.Context, token string) (source.Page, source.Stats, error)
 	maxPages    int
 	maxRestarts int
 	readAhead   int // pages fetched ahead of the one being stored
@@ -36,12 +38,17 @@ type fullWalk struct {
 // run walks every page, restarting from the first page (bounded) when the
 // API rejects a token or repeats one.
 func (w *fullWalk) run(ctx context.Context, sink pageSink) error {
+	return w.restarting(ctx, "the walk", func() error { return w.pages(ctx, sink) })
+}
+
+// restarting runs walk, and again from the start (at most maxRestarts
+// times) when the API rejects a token or repeats one: that ends one walk,
+// not the cycle; what was already committed is not diffed again.
+func (w *fullWalk) restarting(ctx context.Context, what string, walk func() error) error {
 	for restarts := 0; ; restarts++ {
-		err := w.pages(ctx, sink)
+		err := walk()
 		if (errors.Is(err, source.ErrBadToken) || errors.Is(err, ErrTokenLoop)) && restarts < w.maxRestarts && ctx.Err() == nil {
-			// A rejected or repeating token ends this walk, not the cycle:
-			// start over; what was already committed is not diffed again.
-			w.logger.Warn("restarting the walk", "target", w.target.String(), "restart", restarts+1, "reason", err)
+			w.logger.Warn("restarting "+what, "target", w.target.String(), "restart", restarts+1, "reason", err)
 			continue
 		}
 		if err != nil && restarts > 0 {
@@ -111,6 +118,10 @@ func (w *fullWalk) pages(ctx context.Context, sink pageSink) error {
 // emit, then the error that ended the walk if one did; it stops when emit
 // returns false.
 func (w *fullWalk) read(ctx context.Context, emit func(fetched) bool) {
+	list := w.list
+	if list == nil {
+		list = w.source.ListPage
+	}
 	tokens := map[string]bool{}
 	token := ""
 	for n := 1; ; n++ {
@@ -118,7 +129,7 @@ func (w *fullWalk) read(ctx context.Context, emit func(fetched) bool) {
 			emit(fetched{err: fmt.Errorf("walk stopped after %d pages: more than MaxPages", w.maxPages)})
 			return
 		}
-		page, st, err := w.source.ListPage(ctx, token)
+		page, st, err := list(ctx, token)
 		if err != nil {
 			emit(fetched{st: st, err: fmt.Errorf("walk page %d: %w", n, err)})
 			return
