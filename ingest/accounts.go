@@ -8,6 +8,7 @@ import (
 	"github.com/aliyun/credentials-go/credentials/providers"
 
 	"github.com/cloudassistant/sendfile-archive/ingest/source"
+	"github.com/cloudassistant/sendfile-archive/model"
 )
 
 // Account is one account of the configuration (DESIGN.md §11): the name
@@ -20,6 +21,17 @@ type Account struct {
 	// Role, when set, is assumed through STS with those credentials.
 	Role    *source.Role
 	Regions []string
+	// Sources are the APIs archived in each region (default: ECS
+	// send-file results).
+	Sources []model.SourceID
+}
+
+// sources returns the account's sources, the default when none is set.
+func (a Account) sources() []model.SourceID {
+	if len(a.Sources) == 0 {
+		return []model.SourceID{model.SourceSendFileResults}
+	}
+	return a.Sources
 }
 
 // accountAPI returns the API options of an account, its credential

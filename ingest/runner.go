@@ -131,7 +131,7 @@ func (r *Runner) Once(ctx context.Context) ([]Result, error) {
 		wg.Add(1)
 		go func() {
 			defer func() { <-slots; wg.Done() }()
-			results[i] = r.one(ctx, j.target.Account, j.target.Region, j.api, logger)
+			results[i] = r.one(ctx, j.target, j.api, logger)
 		}()
 	}
 	wg.Wait()
@@ -166,7 +166,9 @@ func (r *Runner) jobs(ctx context.Context) []job {
 	for _, a := range r.Accounts {
 		api, err := r.accountAPI(ctx, a)
 		for _, region := range a.Regions {
-			jobs = append(jobs, job{store.Target{Account: a.Name, Region: region, Source: model.SourceSendFileResults}, api, err})
+			for _, src := range a.sources() {
+				jobs = append(jobs, job{store.Target{Account: a.Name, Region: region, Source: src}, api, err})
+			}
 		}
 	}
 	return jobs
@@ -209,8 +211,10 @@ func (r *Runner) identify(ctx context.Context) (source.Options, string, error) {
 	return api, account, nil
 }
 
-func (r *Runner) one(ctx context.Context, account, region string, api source.Options, logger *slog.Logger) Result {
-	target, adopted, err := r.Store.EnsureTarget(ctx, account, region, model.SourceSendFileResults)
+// one runs one target's cycle: a walk of its listing, or for a tracked
+// source a poll of its tracked tasks.
+func (r *Runner) one(ctx context.Context, want store.Target, api source.Options, logger *slog.Logger) Result {
+	target, adopted, err := r.Store.EnsureTarget(ctx, want.Account, want.Region, want.Source)
 	res := Result{Target: target}
 	if err != nil {
 		res.Err = err
@@ -226,8 +230,12 @@ func (r *Runner) one(ctx context.Context, account, region string, api source.Opt
 		res.Skipped = true
 		return res
 	}
-	api.Limiter = r.limiter(account, region, model.SourceSendFileResults)
-	src, err := source.NewClient(region, api)
+	api.Limiter = r.limiter(target.Account, target.Region, target.Source)
+	if model.IsTracked(target.Source) {
+		res.Run, res.Err = r.tracked(ctx, target, api, logger)
+		return res
+	}
+	src, err := source.ForSource(target.Source, target.Region, api)
 	if err != nil {
 		res.Err = err
 		return res

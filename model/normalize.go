@@ -144,10 +144,13 @@ func KindOf(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
-// InstanceFromRaw normalises one verbatim InvokeInstance object.
+// InstanceFromRaw normalises one verbatim InvokeInstance object: an ECS
+// instance, or an EFLO node (NodeId). A command's output is not among the
+// verbatim fields (it is stored once per SHA-256): its hash is read from
+// where the archive keeps it, OutputSHA256, when present.
 func InstanceFromRaw(m map[string]any) Instance {
 	return Instance{
-		InstanceID:   TrimmedText(m["InstanceId"]),
+		InstanceID:   firstText(m, "InstanceId", "NodeId"),
 		Status:       Status(TrimmedText(m["InvocationStatus"])),
 		CreationTime: ParseTime(m["CreationTime"]),
 		StartTime:    ParseTime(m["StartTime"]),
@@ -155,8 +158,23 @@ func InstanceFromRaw(m map[string]any) Instance {
 		UpdateTime:   ParseTime(m["UpdateTime"]),
 		ErrorCode:    TrimmedText(m["ErrorCode"]),
 		ErrorInfo:    TrimmedText(m["ErrorInfo"]),
+		StopTime:     ParseTime(m["StopTime"]),
+		Repeats:      IntOf(m["Repeats"]),
+		ExitCode:     IntOf(m["ExitCode"]),
+		Dropped:      IntOf(m["Dropped"]),
 		Raw:          m,
 	}
+}
+
+// firstText is the first of the keys present with a non-blank value: the
+// same field under each source's name.
+func firstText(m map[string]any, keys ...string) string {
+	for _, k := range keys {
+		if s := TrimmedText(m[k]); s != "" {
+			return s
+		}
+	}
+	return ""
 }
 
 // AttributesFromRaw normalises a verbatim invocation object's attributes.
@@ -164,10 +182,10 @@ func InstanceFromRaw(m map[string]any) Instance {
 // once per SHA-256), so its hash comes from the caller.
 func AttributesFromRaw(raw map[string]any, contentSHA256 string) Attributes {
 	return Attributes{
-		Name:          TrimmedText(raw["Name"]),
-		Description:   TrimmedText(raw["Description"]),
+		Name:          firstText(raw, "Name", "CommandName"),
+		Description:   firstText(raw, "Description", "CommandDescription"),
 		ContentSHA256: contentSHA256,
-		ContentType:   TrimmedText(raw["ContentType"]),
+		ContentType:   firstText(raw, "ContentType", "CommandType"),
 		TargetDir:     TrimmedText(raw["TargetDir"]),
 		FileOwner:     TrimmedText(raw["FileOwner"]),
 		FileGroup:     TrimmedText(raw["FileGroup"]),
@@ -175,6 +193,13 @@ func AttributesFromRaw(raw map[string]any, contentSHA256 string) Attributes {
 		Overwrite:     BoolOf(raw["Overwrite"]),
 		VMCount:       IntOf(raw["VmCount"]),
 		CreationTime:  ParseTime(raw["CreationTime"]),
+		CommandID:     TrimmedText(raw["CommandId"]),
+		Parameters:    TrimmedText(raw["Parameters"]),
+		RepeatMode:    TrimmedText(raw["RepeatMode"]),
+		Frequency:     TrimmedText(raw["Frequency"]),
+		Timeout:       IntOf(raw["Timeout"]),
+		Username:      TrimmedText(raw["Username"]),
+		WorkingDir:    TrimmedText(raw["WorkingDir"]),
 	}
 }
 

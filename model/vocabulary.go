@@ -138,3 +138,10 @@ const (
 // Sources lists every source the archive knows, in the order they are
 // documented (DESIGN.md §11).
 var Sources = []SourceID{SourceSendFileResults, SourceCommands, SourceEFLOSendFileResults, SourceEFLOCommands}
+
+// IsTracked reports whether a source cannot be listed (EFLO: InvokeId is
+// required): its tasks are registered in archive.tracked and polled until
+// they finish (DESIGN.md §11).
+func IsTracked(src SourceID) bool {
+	return src == SourceEFLOSendFileResults || src == SourceEFLOCommands
+}

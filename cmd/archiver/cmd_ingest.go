@@ -16,6 +16,7 @@ import (
 	"github.com/cloudassistant/sendfile-archive/ingest"
 	"github.com/cloudassistant/sendfile-archive/ingest/schedule"
 	"github.com/cloudassistant/sendfile-archive/ingest/source"
+	"github.com/cloudassistant/sendfile-archive/model"
 	"github.com/cloudassistant/sendfile-archive/signing"
 	"github.com/cloudassistant/sendfile-archive/store"
 )
@@ -80,6 +81,9 @@ func runnerAccounts(accounts []accountConfig) []ingest.Account {
 	var out []ingest.Account
 	for _, a := range accounts {
 		acct := ingest.Account{Name: a.Name, Profile: a.Profile, Regions: a.Regions}
+		for _, src := range a.Sources {
+			acct.Sources = append(acct.Sources, model.SourceID(src))
+		}
 		if a.RoleARN != "" {
 			acct.Role = &source.Role{ARN: a.RoleARN, ExternalID: a.ExternalID}
 		}

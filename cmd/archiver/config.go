@@ -366,7 +366,7 @@ func validateRegions(field string, regions []string) []error {
 
 // supportedSources are the sources this version walks; the others are
 // known (model.Sources) but not archived yet.
-var supportedSources = map[model.SourceID]bool{model.SourceSendFileResults: true}
+var supportedSources = map[model.SourceID]bool{model.SourceSendFileResults: true, model.SourceCommands: true}
 
 // validateAccounts checks the config file's accounts, naming each problem's
 // account by its position and name.

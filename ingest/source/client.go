@@ -70,17 +70,50 @@ type Stats struct {
 	Retries int
 }
 
-// Client lists one region's send-file results through the official SDK.
+// caller is the SDK's generic call, which the ECS client and the plain
+// OpenAPI client (EFLO has no Go SDK) both offer.
+type caller interface {
+	CallApi(params *openapi.Params, req *openapi.OpenApiRequest, rt *util.RuntimeOptions) (map[string]any, error)
+}
+
+// API describes one listing API a Client calls: its action and version,
+// how its bodies read into the common model, and the names of its filters.
+type API struct {
+	Source  model.SourceID
+	Action  string
+	Version string
+	// Parse reads one response body.
+	Parse func(body []byte) (Page, error)
+	// StatusFilter is the request parameter that filters the listing by a
+	// task's overall status.
+	StatusFilter string
+}
+
+// SendFileAPI is ECS DescribeSendFileResults.
+var SendFileAPI = API{Source: model.SourceSendFileResults, Action: "DescribeSendFileResults", Version: "2014-05-26",
+	Parse: ParsePage, StatusFilter: "InvocationStatus"}
+
+// CommandsAPI is ECS DescribeInvocations (Cloud Assistant command runs).
+var CommandsAPI = API{Source: model.SourceCommands, Action: "DescribeInvocations", Version: "2014-05-26",
+	Parse: ParseCommandPage, StatusFilter: "InvokeStatus"}
+
+// Client lists one region's records of one API through the official SDK.
 type Client struct {
-	sdk     *ecs.Client
+	sdk     caller
+	api     API
 	region  string
 	timeout time.Duration
 	retry   RetryPolicy
 	limiter *Limiter
 }
 
-// NewClient builds an SDK client for region.
+// NewClient builds an SDK client for region's send-file results.
 func NewClient(region string, opts Options) (*Client, error) {
+	return NewAPIClient(SendFileAPI, region, opts)
+}
+
+// NewAPIClient builds an ECS SDK client for one of ECS's listing APIs.
+func NewAPIClient(api API, region string, opts Options) (*Client, error) {
 	if strings.TrimSpace(region) == "" {
 		return nil, errors.New("region is empty")
 	}
@@ -93,11 +126,26 @@ func NewClient(region string, opts Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create ECS client for %s: %w", region, err)
 	}
+	return newClient(sdk, api, region, opts), nil
+}
+
+func newClient(sdk caller, api API, region string, opts Options) *Client {
 	timeout := opts.Timeout
 	if timeout == 0 {
 		timeout = 15 * time.Second
 	}
-	return &Client{sdk: sdk, region: region, timeout: timeout, retry: opts.Retry.withDefaults(), limiter: opts.Limiter}, nil
+	return &Client{sdk: sdk, api: api, region: region, timeout: timeout, retry: opts.Retry.withDefaults(), limiter: opts.Limiter}
+}
+
+// ForSource builds the client of a listed source.
+func ForSource(src model.SourceID, region string, opts Options) (*Client, error) {
+	switch src {
+	case model.SourceSendFileResults:
+		return NewAPIClient(SendFileAPI, region, opts)
+	case model.SourceCommands:
+		return NewAPIClient(CommandsAPI, region, opts)
+	}
+	return nil, fmt.Errorf("source %s cannot be listed by this version", src)
 }
 
 // ListPage fetches one page of the full listing, newest first. An empty token
@@ -116,7 +164,7 @@ func (c *Client) ListStatus(ctx context.Context, status model.Status, nextToken 
 func (c *Client) listQuery(status model.Status, nextToken string) map[string]any {
 	q := map[string]any{"RegionId": c.region, "MaxResults": MaxResults}
 	if status != "" {
-		q["InvocationStatus"] = string(status)
+		q[c.api.StatusFilter] = string(status)
 	}
 	if nextToken != "" {
 		q["NextToken"] = nextToken
@@ -144,7 +192,7 @@ func (c *Client) call(ctx context.Context, query map[string]any) (Page, Stats, e
 			return err
 		}
 		c.limiter.succeeded()
-		page, err = ParsePage(body.data)
+		page, err = c.api.Parse(body.data)
 		if err != nil {
 			// A truncated or garbled body is usually a transport accident:
 			// ask again, and fail the page only if it persists.
@@ -204,10 +252,10 @@ func (p RetryPolicy) do(ctx context.Context, call func(ctx context.Context) erro
 	return st, err
 }
 
-// do makes one signed DescribeSendFileResults call through the SDK.
+// do makes one signed call of the client's API through the SDK.
 func (c *Client) do(ctx context.Context, query map[string]any) (rawBody, error) {
 	params := &openapi.Params{
-		Action: tea.String("DescribeSendFileResults"), Version: tea.String("2014-05-26"),
+		Action: tea.String(c.api.Action), Version: tea.String(c.api.Version),
 		Protocol: tea.String("HTTPS"), Pathname: tea.String("/"), Method: tea.String("POST"),
 		AuthType: tea.String("AK"), Style: tea.String("RPC"), ReqBodyType: tea.String("formData"),
 		BodyType: tea.String("string"),

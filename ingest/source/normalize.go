@@ -28,8 +28,16 @@ type Page struct {
 	Invocations []model.Invocation
 }
 
-// ParsePage decodes one response body.
-func ParsePage(body []byte) (Page, error) {
+// ParsePage decodes one DescribeSendFileResults response body.
+func ParsePage(body []byte) (Page, error) { return parsePage(body, "Content") }
+
+// ParseCommandPage decodes one DescribeInvocations response body: the same
+// envelope, with the script in CommandContent.
+func ParseCommandPage(body []byte) (Page, error) { return parsePage(body, "CommandContent") }
+
+// parsePage decodes a listing whose records keep their body (file or
+// script) under contentKey.
+func parsePage(body []byte, contentKey string) (Page, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var top map[string]any
@@ -57,7 +65,7 @@ func ParsePage(body []byte) (Page, error) {
 		if !ok {
 			return Page{}, fmt.Errorf("%w: Invocations.Invocation[%d] is %s, not an object", ErrMalformed, i, model.KindOf(item))
 		}
-		inv, err := normalizeInvocation(raw)
+		inv, err := normalizeInvocation(raw, contentKey)
 		if err != nil {
 			return Page{}, fmt.Errorf("%w: Invocations.Invocation[%d]: %v", ErrMalformed, i, err)
 		}
@@ -66,24 +74,23 @@ func ParsePage(body []byte) (Page, error) {
 	return p, nil
 }
 
-func normalizeInvocation(raw map[string]any) (model.Invocation, error) {
+func normalizeInvocation(raw map[string]any, contentKey string) (model.Invocation, error) {
 	id := model.TrimmedText(raw["InvokeId"])
 	if id == "" {
 		return model.Invocation{}, errors.New("no InvokeId")
 	}
-	content := model.Text(raw["Content"])
-	sum := sha256.Sum256([]byte(content))
+	content := model.Text(raw[contentKey])
 	inv := model.Invocation{
 		InvokeID:       id,
 		Content:        content,
-		Attributes:     model.AttributesFromRaw(raw, hex.EncodeToString(sum[:])),
+		Attributes:     model.AttributesFromRaw(raw, SHA256Hex(content)),
 		ReportedStatus: model.Status(model.TrimmedText(raw["InvocationStatus"])),
 		RawTags:        raw["Tags"],
 		RawStatus:      raw["InvocationStatus"],
 		Raw:            make(map[string]any, len(raw)),
 	}
 	for k, v := range raw {
-		if k != "InvokeInstances" && k != "Content" {
+		if k != "InvokeInstances" && k != contentKey {
 			inv.Raw[k] = v
 		}
 	}
@@ -101,7 +108,7 @@ func normalizeInvocation(raw map[string]any) (model.Invocation, error) {
 		if !ok {
 			return inv, fmt.Errorf("InvokeInstance[%d] is %s, not an object", i, model.KindOf(item))
 		}
-		in := model.InstanceFromRaw(m)
+		in := instanceFromRaw(m)
 		if in.InstanceID == "" {
 			return inv, fmt.Errorf("InvokeInstance[%d] has no InstanceId", i)
 		}
@@ -113,3 +120,30 @@ func normalizeInvocation(raw map[string]any) (model.Invocation, error) {
 // ParseTime reads a source timestamp in any of the documented shapes (see
 // model.ParseTime).
 func ParseTime(v any) *time.Time { return model.ParseTime(v) }
+
+// instanceFromRaw normalises an InvokeInstance. A command's Output is taken
+// out of the verbatim fields: it is stored once per SHA-256, and the
+// events carry its hash.
+func instanceFromRaw(m map[string]any) model.Instance {
+	out, ok := m["Output"]
+	if !ok || out == nil {
+		return model.InstanceFromRaw(m)
+	}
+	raw := make(map[string]any, len(m))
+	for k, v := range m {
+		if k != "Output" {
+			raw[k] = v
+		}
+	}
+	in := model.InstanceFromRaw(raw)
+	in.Output = model.Text(out)
+	in.OutputSHA256 = SHA256Hex(in.Output)
+	return in
+}
+
+// SHA256Hex is the lowercase hex SHA-256 of s: how file contents and
+// command outputs are keyed.
+func SHA256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
