@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -77,8 +78,15 @@ func (c *Cycle) Run(ctx context.Context) (store.Run, error) {
 	if run.ID, err = c.Store.StartRun(ctx, c.Target.ID, run.StartedAt); err != nil {
 		return run, err
 	}
-	rec := &recorder{store: c.Store, target: c.Target, run: &run, clock: c.Clock, seen: map[string]bool{},
+	rules, err := model.RulesFor(c.Target.Source)
+	if err != nil {
+		return store.Run{}, fmt.Errorf("%s: %w", c.Target, err)
+	}
+	rec := &recorder{store: c.Store, target: c.Target, rules: rules, run: &run, clock: c.Clock, seen: map[string]bool{},
 		hashOnly: c.HashOnlyContents, progress: c.Progress, widen: true}
+	if rr, ok := c.Source.(runResulter); ok && rules.Source == model.SourceCommands {
+		rec.results = rr
+	}
 	err = c.walk(ctx, rec, &run)
 	finished := c.Clock().UTC()
 	run.FinishedAt = &finished
@@ -109,11 +117,11 @@ func (c *Cycle) walk(ctx context.Context, rec *recorder, run *store.Run) error {
 		logger: c.Logger, target: c.Target}
 	if head {
 		run.HeadWalk = true
-		unfinished, err := c.Store.UnfinishedInvocations(ctx, c.Target.ID)
+		unfinished, err := c.Store.UnfinishedInvocations(ctx, c.Target.ID, rec.rules.FinalAggregate)
 		if err != nil {
 			return err
 		}
-		if err := (&headWalk{base: walk, unfinished: unfinished}).run(ctx, rec); err != nil {
+		if err := (&headWalk{base: walk, unfinished: unfinished, filterable: rec.rules.Unfinished}).run(ctx, rec); err != nil {
 			return err
 		}
 		run.CompleteWalk = true

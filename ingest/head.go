@@ -20,10 +20,8 @@ import (
 type headWalk struct {
 	base       fullWalk           // the source, bounds and logger every listing of the walk uses
 	unfinished []store.Unfinished // live sends not final, as the archive knew them before the walk
+	filterable []model.Status     // the unfinished overall statuses the listing can filter by
 }
-
-// filterable are the unfinished overall statuses the listing can filter by.
-var filterable = []model.Status{model.StatusPending, model.StatusRunning}
 
 func (w *headWalk) run(ctx context.Context, rec *recorder) error {
 	if err := w.head(ctx, rec); err != nil {
@@ -32,7 +30,7 @@ func (w *headWalk) run(ctx context.Context, rec *recorder) error {
 	// Filtered listings and lookups reach old sends: they prove nothing
 	// about the continuity of the listing, which coverage is about.
 	rec.widen = false
-	for _, status := range filterable {
+	for _, status := range w.filterable {
 		if w.unseen(rec, status) == 0 {
 			continue
 		}

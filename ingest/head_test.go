@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cloudassistant/sendfile-archive/cloudsim"
+	"github.com/cloudassistant/sendfile-archive/model"
 	"github.com/cloudassistant/sendfile-archive/query"
 	"github.com/cloudassistant/sendfile-archive/store"
 	"github.com/cloudassistant/sendfile-archive/store/storetest"
@@ -30,7 +31,7 @@ func (w *world) unfinished(t *testing.T) int {
 	if err != nil || len(targets) != 1 {
 		t.Fatalf("targets %v: %v", targets, err)
 	}
-	u, err := w.store.UnfinishedInvocations(context.Background(), targets[0].ID)
+	u, err := w.store.UnfinishedInvocations(context.Background(), targets[0].ID, model.IsFinalAggregate)
 	if err != nil {
 		t.Fatal(err)
 	}

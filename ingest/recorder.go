@@ -17,9 +17,12 @@ import (
 type recorder struct {
 	store  *store.Store
 	target store.Target
-	run    *store.Run
-	clock  func() time.Time
-	seen   map[string]bool // invocations already diffed in this run
+	rules  model.Rules // the target source's statuses and aggregate rule
+	// results, for a command source, reads run results and outputs.
+	results runResulter
+	run     *store.Run
+	clock   func() time.Time
+	seen    map[string]bool // invocations already diffed in this run
 	// hashOnly: file bodies are not stored, only their hashes (in the events).
 	hashOnly bool
 	// progress, when set, is told the run's counts after every commit.
@@ -63,7 +66,7 @@ func (r *recorder) listed(ctx context.Context, page source.Page, st source.Stats
 		if r.widen {
 			r.widenListed(inv.Attributes.CreationTime)
 		}
-		quiet = quiet && model.IsFinalAggregate(inv.ReportedStatus)
+		quiet = quiet && r.rules.FinalAggregate(inv.ReportedStatus)
 		if r.seen[inv.InvokeID] || inPage[inv.InvokeID] {
 			continue
 		}
@@ -94,6 +97,12 @@ func (r *recorder) widenListed(ct *time.Time) {
 // commit writes one batch in one page transaction. The run's counts change
 // only when the transaction commits, by what it wrote.
 func (r *recorder) commit(ctx context.Context, b batch) (written, error) {
+	if r.results != nil && len(b.observed) > 0 {
+		var err error
+		if b, err = r.withRuns(ctx, b); err != nil {
+			return written{}, err
+		}
+	}
 	progress := *r.run
 	progress.APICalls += b.calls.Calls
 	progress.Retries += b.calls.Retries
@@ -103,7 +112,7 @@ func (r *recorder) commit(ctx context.Context, b batch) (written, error) {
 	var w written
 	err := r.store.WithPage(ctx, r.target.ID, r.run.ID, func(p *store.Page) error {
 		var err error
-		if w, err = persist(ctx, p, b, !r.hashOnly); err != nil {
+		if w, err = persist(ctx, p, b, r.rules, !r.hashOnly); err != nil {
 			return err
 		}
 		progress.Events += w.events
@@ -125,8 +134,8 @@ func (r *recorder) commit(ctx context.Context, b batch) (written, error) {
 }
 
 // persist diffs a batch against the known state inside a page transaction
-// and writes the events, file contents and projections.
-func persist(ctx context.Context, p *store.Page, b batch, saveContents bool) (written, error) {
+// and writes the events, file contents, command outputs and projections.
+func persist(ctx context.Context, p *store.Page, b batch, rules model.Rules, saveContents bool) (written, error) {
 	var w written
 	ids := make([]string, 0, len(b.observed)+len(b.expired))
 	for _, inv := range b.observed {
@@ -149,9 +158,13 @@ func persist(ctx context.Context, p *store.Page, b batch, saveContents bool) (wr
 		changed = append(changed, k)
 		return nil
 	}
+	// A task observed more than once in the page (a repeating command's
+	// runs) is one observation for the fold: its parts are applied as they
+	// are diffed and counted once at the end.
+	parts := map[*model.KnownInvocation][]model.Event{}
 	for _, inv := range b.observed {
 		k := known[inv.InvokeID]
-		evs, err := diff.Invocation(k, inv, b.at)
+		evs, err := diff.InvocationWith(rules, k, inv, b.at)
 		if err != nil {
 			return w, err
 		}
@@ -160,15 +173,26 @@ func persist(ctx context.Context, p *store.Page, b batch, saveContents bool) (wr
 		}
 		if k == nil {
 			k = model.NewKnownInvocation(inv.InvokeID)
+			known[inv.InvokeID] = k
 		}
-		if saveContents && k.Attributes.ContentSHA256 != inv.Attributes.ContentSHA256 {
-			if err := p.SaveContent(ctx, inv.Attributes.ContentSHA256, inv.Content); err != nil {
+		if saveContents {
+			if err := saveBodies(ctx, p, k, inv); err != nil {
 				return w, err
 			}
 		}
-		if err := apply(k, evs); err != nil {
+		if err := k.ApplyEvents(evs); err != nil {
 			return w, err
 		}
+		if parts[k] == nil {
+			changed = append(changed, k)
+		}
+		parts[k] = append(parts[k], evs...)
+		events = append(events, evs...)
+	}
+	for _, k := range changed {
+		before := k.Disagreements
+		k.CountObservation(parts[k])
+		w.disagreements += int(k.Disagreements - before)
 	}
 	for _, id := range b.expired {
 		k := known[id]
@@ -197,4 +221,27 @@ func (r *recorder) observedAt(page source.Page) time.Time {
 		return page.ServedAt
 	}
 	return r.clock().UTC()
+}
+
+// saveBodies stores what an observation carries that events keep only by
+// hash: the file body or script, and each command run's output, once per
+// SHA-256.
+func saveBodies(ctx context.Context, p *store.Page, k *model.KnownInvocation, inv model.Invocation) error {
+	if k.Attributes.ContentSHA256 != inv.Attributes.ContentSHA256 {
+		if err := p.SaveContent(ctx, inv.Attributes.ContentSHA256, inv.Content); err != nil {
+			return err
+		}
+	}
+	for _, in := range inv.Instances {
+		if in.OutputSHA256 == "" {
+			continue
+		}
+		if prev := k.Instances[in.InstanceID]; prev != nil && prev.Details.OutputSHA256 == in.OutputSHA256 {
+			continue
+		}
+		if err := p.SaveContent(ctx, in.OutputSHA256, in.Output); err != nil {
+			return err
+		}
+	}
+	return nil
 }

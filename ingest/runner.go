@@ -233,7 +233,7 @@ func (r *Runner) one(ctx context.Context, want store.Target, api source.Options,
 	api.Limiter = r.limiter(target.Account, target.Region, target.Source)
 	if model.IsTracked(target.Source) {
 		res.Run, res.Err = r.tracked(ctx, target, api, logger)
-		return res
+		return skippedIfLeaseHeld(res)
 	}
 	src, err := source.ForSource(target.Source, target.Region, api)
 	if err != nil {
@@ -246,6 +246,12 @@ func (r *Runner) one(ctx context.Context, want store.Target, api source.Options,
 		c.Progress = func(run store.Run) { r.Progress(target, run) }
 	}
 	res.Run, res.Err = c.Run(ctx)
+	return skippedIfLeaseHeld(res)
+}
+
+// skippedIfLeaseHeld turns "another archiver holds the lease" into a skip:
+// that target is being worked, just not by us.
+func skippedIfLeaseHeld(res Result) Result {
 	if errors.Is(res.Err, ErrLeaseHeld) {
 		res.Skipped, res.Err = true, nil
 	}

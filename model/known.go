@@ -52,7 +52,7 @@ func (k *KnownInvocation) DerivedStatus() Status {
 			statuses = append(statuses, in.Status)
 		}
 	}
-	return Aggregate(statuses)
+	return AggregateOf(k.Attributes, statuses)
 }
 
 // InstanceIDs returns the instance ids in sorted order, for stable output.
@@ -69,13 +69,31 @@ func (k *KnownInvocation) InstanceIDs() []string {
 // ingest and the projection rebuild both go through here, which is what makes
 // the projections a pure function of the event log.
 func (k *KnownInvocation) Apply(batch []Event) error {
-	if len(batch) == 0 {
-		return nil
+	if err := k.ApplyEvents(batch); err != nil {
+		return err
 	}
+	k.CountObservation(batch)
+	return nil
+}
+
+// ApplyEvents folds events without counting them as an observation: a
+// page that observes a task more than once (a repeating command's runs)
+// applies each part so the next is diffed against it, then counts the
+// whole once (CountObservation), as the rebuild does.
+func (k *KnownInvocation) ApplyEvents(batch []Event) error {
 	for _, e := range batch {
 		if err := k.apply(e); err != nil {
 			return fmt.Errorf("apply event %s seq %d: %w", e.InvokeID, e.Seq, err)
 		}
+	}
+	return nil
+}
+
+// CountObservation counts a disagreement when, after an observation's
+// events (batch), the cloud's aggregate differs from the documented rule.
+func (k *KnownInvocation) CountObservation(batch []Event) {
+	if len(batch) == 0 {
+		return
 	}
 	observed := false // an expiry is not an observation of the aggregates
 	for _, e := range batch {
@@ -84,7 +102,6 @@ func (k *KnownInvocation) Apply(batch []Event) error {
 	if observed && len(k.Instances) > 0 && k.ReportedStatus != "" && k.DerivedStatus() != k.ReportedStatus {
 		k.Disagreements++
 	}
-	return nil
 }
 
 func (k *KnownInvocation) apply(e Event) error {

@@ -19,16 +19,46 @@ type Rules struct {
 	LifecycleRank func(Status) int
 	// Statuses lists the documented per-instance statuses.
 	Statuses []Status
+	// FinalAggregate reports whether a task's overall status is final.
+	FinalAggregate func(Status) bool
+	// Unfinished are the overall statuses of a task not yet final that
+	// the listing can filter by (a head walk refreshes them).
+	Unfinished []Status
 }
 
 // sendFileRules are ECS's and EFLO's DescribeSendFileResults: the same
 // statuses and the same rule in both APIs' docs.
 var sendFileRules = Rules{Aggregate: Aggregate, IsTerminal: IsTerminal, LifecycleRank: LifecycleRank,
-	Statuses: InstanceStatuses}
+	Statuses: InstanceStatuses, FinalAggregate: IsFinalAggregate, Unfinished: []Status{AggregatePending, AggregateRunning}}
 
 // commandRules are ECS's and EFLO's DescribeInvocations.
 var commandRules = Rules{Aggregate: CommandAggregate, IsTerminal: IsCommandTerminal,
-	LifecycleRank: CommandLifecycleRank, Statuses: CommandInstanceStatuses}
+	LifecycleRank: CommandLifecycleRank, Statuses: CommandInstanceStatuses, FinalAggregate: IsFinalCommandAggregate,
+	Unfinished: []Status{AggregatePending, AggregateScheduled, AggregateRunning, AggregateStopping}}
+
+// IsFinalCommandAggregate reports whether a command task's overall status
+// is final: every instance is done, one way or another.
+func IsFinalCommandAggregate(s Status) bool {
+	switch s {
+	case AggregateSuccess, AggregateFailed, AggregatePartialFailed, AggregateStopped:
+		return true
+	}
+	return false
+}
+
+// IsCommand reports whether a record's attributes are a command task's
+// (every command listing carries RepeatMode; file sends have none). The
+// fold, which sees only events, picks the aggregate rule by it.
+func (a Attributes) IsCommand() bool { return a.RepeatMode != "" || a.CommandID != "" }
+
+// AggregateOf applies the aggregate rule of the kind of record attrs
+// describe.
+func AggregateOf(attrs Attributes, statuses []Status) Status {
+	if attrs.IsCommand() {
+		return CommandAggregate(statuses)
+	}
+	return Aggregate(statuses)
+}
 
 // RulesFor returns a source's rules; an unknown source is an error (a
 // target's source comes from configuration and the database).

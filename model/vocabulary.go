@@ -104,6 +104,7 @@ const (
 	EvidenceCreationTime Evidence = "CreationTime"
 	EvidenceStartTime    Evidence = "StartTime"
 	EvidenceFinishTime   Evidence = "FinishTime"
+	EvidenceStopTime     Evidence = "StopTime"
 	EvidenceUpdateTime   Evidence = "UpdateTime"
 	EvidenceInstances    Evidence = "instances" // invocation-level change dated by its instances' events
 	EvidenceObserved     Evidence = "observed"  // the source gave no time: the archive's observation time

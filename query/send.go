@@ -83,6 +83,6 @@ func SendOf(k *model.KnownInvocation) Send {
 		s.Instances = append(s.Instances, is)
 		statuses = append(statuses, in.Status)
 	}
-	s.Status.Status = model.Aggregate(statuses)
+	s.Status.Status = model.AggregateOf(k.Attributes, statuses)
 	return s
 }

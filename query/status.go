@@ -51,6 +51,7 @@ func StatusAt(events []store.StoredEvent, at time.Time, knownAt *time.Time) (st 
 	details := map[string]model.Details{}
 	detailPick := map[string]pick{}
 	var reportedPick pick
+	var attrs model.Attributes
 	for _, e := range events {
 		if knownAt != nil && e.RecordedAt.After(*knownAt) {
 			continue
@@ -73,6 +74,12 @@ func StatusAt(events []store.StoredEvent, at time.Time, knownAt *time.Time) (st 
 				}
 			}
 		case model.EventInvocationDiscovered, model.EventReportedStatusChanged:
+			if e.Type == model.EventInvocationDiscovered {
+				// Which aggregate rule applies is the record's kind.
+				if d, err := model.InvocationDetailOf(e.Event); err == nil && d.Attributes != nil {
+					attrs = *d.Attributes
+				}
+			}
 			if later(e, reportedPick) || st.ReportedStatus == "" {
 				reportedPick = pick{e.OccurredAt, e.Seq}
 				st.ReportedStatus = e.ToStatus
@@ -96,7 +103,7 @@ func StatusAt(events []store.StoredEvent, at time.Time, knownAt *time.Time) (st 
 	if st.Instances == nil {
 		st.Instances = []InstanceStatus{}
 	}
-	st.Status = model.Aggregate(list)
+	st.Status = model.AggregateOf(attrs, list)
 	st.At = at.UTC()
 	if knownAt != nil {
 		k := knownAt.UTC()

@@ -51,8 +51,8 @@ type Unfinished struct {
 }
 
 // UnfinishedInvocations lists a target's live sends whose reported or
-// derived status is not final, in invoke id order.
-func (s *Store) UnfinishedInvocations(ctx context.Context, targetID int64) ([]Unfinished, error) {
+// derived status is not final by the source's rule, in invoke id order.
+func (s *Store) UnfinishedInvocations(ctx context.Context, targetID int64, final func(model.Status) bool) ([]Unfinished, error) {
 	rows, err := s.pool.Query(ctx, `SELECT invoke_id, reported_status, derived_status FROM archive.invocations
 		WHERE target_id = $1 AND expired_at IS NULL ORDER BY invoke_id`, targetID)
 	if err != nil {
@@ -62,7 +62,7 @@ func (s *Store) UnfinishedInvocations(ctx context.Context, targetID int64) ([]Un
 	var id string
 	var reported, derived model.Status
 	_, err = pgx.ForEachRow(rows, []any{&id, &reported, &derived}, func() error {
-		if !model.IsFinalAggregate(reported) || !model.IsFinalAggregate(derived) {
+		if !final(reported) || !final(derived) {
 			out = append(out, Unfinished{InvokeID: id, ReportedStatus: reported})
 		}
 		return nil

@@ -226,7 +226,7 @@ type projectionRow struct {
 func (s *Snapshot) Projections(ctx context.Context) (*ProjectionCursor, error) {
 	c, err := stream(ctx, s.tx, `SELECT i.target_id, i.derived_status, `+invocationColumns+`, '[]'::jsonb,
 			x.instance_id, x.status, x.status_since, x.last_occurred_at, x.creation_time, x.start_time, x.finish_time,
-			x.error_code, x.error_info
+			x.error_code, x.error_info, x.stop_time, x.repeats, x.exit_code, x.dropped, coalesce(x.output_sha256, '')
 		FROM archive.invocations i
 		LEFT JOIN archive.instances x ON x.invoke_id = i.invoke_id AND x.target_id = i.target_id
 		ORDER BY i.invoke_id, i.target_id, x.instance_id`)
@@ -279,7 +279,8 @@ func (pc *ProjectionCursor) fetch(ctx context.Context) error {
 		d := &x.in.Details
 		var code, info *string
 		targets := append([]any{&row.p.TargetID, &row.p.DerivedStatus}, kr.targets()...)
-		targets = append(targets, &id, &status, &since, &last, &d.CreationTime, &d.StartTime, &d.FinishTime, &code, &info)
+		targets = append(targets, &id, &status, &since, &last, &d.CreationTime, &d.StartTime, &d.FinishTime, &code, &info,
+			&d.StopTime, &d.Repeats, &d.ExitCode, &d.Dropped, &d.OutputSHA256)
 		if err := r.Scan(targets...); err != nil {
 			return err
 		}
@@ -297,6 +298,7 @@ func (pc *ProjectionCursor) fetch(ctx context.Context) error {
 			utcPtr(&d.CreationTime)
 			utcPtr(&d.StartTime)
 			utcPtr(&d.FinishTime)
+			utcPtr(&d.StopTime)
 			row.instance = &x
 		}
 		pc.buf = append(pc.buf, row)

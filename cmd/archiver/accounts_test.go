@@ -106,7 +106,6 @@ func TestAccountsConfigValidation(t *testing.T) {
 		"no regions":      {"accounts:\n  - name: a\n", "accounts[0] (a).regions: no regions"},
 		"bad region":      {"accounts:\n  - {name: a, regions: [Hangzhou]}\n", `"Hangzhou" is not a region id`},
 		"unknown source":  {"accounts:\n  - {name: a, regions: [cn-hangzhou], sources: [ecs.DescribeCommands]}\n", `unknown source "ecs.DescribeCommands"`},
-		"not yet":         {"accounts:\n  - {name: a, regions: [cn-hangzhou], sources: [eflo.DescribeInvocations]}\n", "not archived by this version yet"},
 		"bad role":        {"accounts:\n  - {name: a, regions: [cn-hangzhou], role_arn: archiver-read}\n", "is not a role ARN"},
 		"external alone":  {"accounts:\n  - {name: a, regions: [cn-hangzhou], external_id: x}\n", "external_id: is set without role_arn"},
 		"unknown key":     {"accounts:\n  - {name: a, regions: [cn-hangzhou], access_key_secret: s}\n", "unknown field"},

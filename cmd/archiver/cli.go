@@ -95,7 +95,7 @@ func (a *app) rootCommand() *cobra.Command {
 	})
 	root.AddCommand(a.migrateCommand(), a.ingestCommand(), a.runCommand(), a.statusCommand(), a.historyCommand(),
 		a.reportCommand(), a.exportCommand(), a.verifyCommand(), a.verifyExportCommand(), a.checkpointCommand(),
-		a.keygenCommand(), a.rebuildCommand(), a.coverageCommand(), a.targetsCommand(), a.simCommand(), a.demoCommand())
+		a.keygenCommand(), a.rebuildCommand(), a.coverageCommand(), a.targetsCommand(), a.trackCommand(), a.simCommand(), a.demoCommand())
 	return root
 }
 

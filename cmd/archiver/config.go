@@ -364,10 +364,6 @@ func validateRegions(field string, regions []string) []error {
 	return errs
 }
 
-// supportedSources are the sources this version walks; the others are
-// known (model.Sources) but not archived yet.
-var supportedSources = map[model.SourceID]bool{model.SourceSendFileResults: true, model.SourceCommands: true}
-
 // validateAccounts checks the config file's accounts, naming each problem's
 // account by its position and name.
 func validateAccounts(accounts []accountConfig) []error {
@@ -392,8 +388,6 @@ func validateAccounts(accounts []accountConfig) []error {
 		for _, src := range a.Sources {
 			if _, err := model.RulesFor(model.SourceID(src)); err != nil {
 				errs = append(errs, fieldErrorf(field+".sources", "%v", err))
-			} else if !supportedSources[model.SourceID(src)] {
-				errs = append(errs, fieldErrorf(field+".sources", "%s is not archived by this version yet", src))
 			}
 		}
 		if a.RoleARN == "" && a.ExternalID != "" {

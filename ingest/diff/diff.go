@@ -17,10 +17,20 @@ import (
 )
 
 // Invocation returns the events that take known (nil for an invocation never
-// seen before) to the observed record, numbered from known.LastSeq+1. An
-// observation that carries nothing new yields no events.
+// seen before) to the observed send-file record, numbered from
+// known.LastSeq+1. An observation that carries nothing new yields no events.
 func Invocation(known *model.KnownInvocation, obs model.Invocation, now time.Time) ([]model.Event, error) {
-	b := builder{invokeID: obs.InvokeID, now: now.UTC()}
+	rules, err := model.RulesFor(model.SourceSendFileResults)
+	if err != nil {
+		return nil, err
+	}
+	return InvocationWith(rules, known, obs, now)
+}
+
+// InvocationWith is Invocation for a record of the source whose rules are
+// given: its statuses' lifecycle decides which skipped steps are inferred.
+func InvocationWith(rules model.Rules, known *model.KnownInvocation, obs model.Invocation, now time.Time) ([]model.Event, error) {
+	b := builder{invokeID: obs.InvokeID, now: now.UTC(), rules: rules, waiting: waitingStatus(rules, obs)}
 	if known == nil {
 		known = model.NewKnownInvocation(obs.InvokeID)
 	} else if known.InvokeID != obs.InvokeID {
@@ -115,6 +125,8 @@ func Expired(known *model.KnownInvocation, now time.Time) (model.Event, error) {
 // builder accumulates one observation's events, numbering them and keeping
 // valid time monotonic.
 type builder struct {
+	rules          model.Rules
+	waiting        model.Status // the status an instance waits in before it runs
 	invokeID       string
 	now            time.Time
 	seq            int64

@@ -55,7 +55,7 @@ func (b *builder) instance(prev *model.KnownInstance, obs model.Instance) ([]mod
 		}
 	}
 
-	for _, step := range lifecycle(prevStatus, obs) {
+	for _, step := range b.lifecycle(prevStatus, obs) {
 		at, ev := clock.date(step.when...)
 		payload := map[string]any{"InvocationStatus": obs.Raw["InvocationStatus"]}
 		if step.field != "" {
@@ -96,21 +96,23 @@ type step struct {
 }
 
 // lifecycle infers the transitions from prev ("" for none) to the observed
-// status. Moving forward along Pending → Running → terminal, every skipped
-// step is emitted and dated by its own timestamp (CreationTime, StartTime,
-// FinishTime), so an instance first seen finished gets its whole history. Any
-// other change (backwards, between terminal statuses, to or from an
-// undocumented status) is one transition dated by UpdateTime.
-func lifecycle(prev model.Status, obs model.Instance) []step {
+// status. Moving forward along the source's lifecycle (send-file: Pending →
+// Running → final; commands: Pending or Scheduled → Running → Stopping →
+// final), every skipped step is emitted and dated by its own timestamp
+// (CreationTime, StartTime, StopTime, FinishTime), so an instance first
+// seen finished gets its whole history. Any other change (backwards, between
+// final statuses, to or from an undocumented status) is one transition
+// dated by UpdateTime.
+func (b *builder) lifecycle(prev model.Status, obs model.Instance) []step {
 	to := obs.Status
 	if prev == to {
 		return nil
 	}
 	update := stamp{obs.UpdateTime, model.EvidenceUpdateTime}
-	fromRank, toRank := model.LifecycleRank(prev), model.LifecycleRank(to)
+	fromRank, toRank := b.rules.LifecycleRank(prev), b.rules.LifecycleRank(to)
 	if toRank == 0 || toRank <= fromRank || (prev != "" && fromRank == 0) {
 		s := step{from: prev, to: to, field: "UpdateTime", when: []stamp{update}}
-		if model.IsTerminal(to) {
+		if b.rules.IsTerminal(to) {
 			s.field, s.when = "FinishTime", []stamp{{obs.FinishTime, model.EvidenceFinishTime}, update}
 		}
 		if prev == "" {
@@ -121,24 +123,60 @@ func lifecycle(prev model.Status, obs model.Instance) []step {
 	var steps []step
 	from := prev
 	for rank := fromRank + 1; rank <= toRank; rank++ {
-		switch rank {
-		case 1:
-			steps = append(steps, step{from: from, to: model.StatusPending, field: "CreationTime",
-				when: []stamp{{obs.CreationTime, model.EvidenceCreationTime}}})
-			from = model.StatusPending
-		case 2:
-			// An instance that finished without a StartTime never ran
-			// (Invalid, or aborted before start): no Running step.
-			if obs.StartTime == nil && to != model.StatusRunning {
-				continue
-			}
-			steps = append(steps, step{from: from, to: model.StatusRunning, field: "StartTime",
-				when: []stamp{{obs.StartTime, model.EvidenceStartTime}, update}})
-			from = model.StatusRunning
-		case 3:
-			steps = append(steps, step{from: from, to: to, field: "FinishTime",
-				when: []stamp{{obs.FinishTime, model.EvidenceFinishTime}, update}})
+		st, ok := b.stepAt(rank, to, obs, update)
+		if !ok {
+			continue
 		}
+		st.from = from
+		steps = append(steps, st)
+		from = st.to
 	}
 	return steps
+}
+
+// stepAt is the lifecycle step of the given rank on the way to the
+// observed status to, or false when the observation shows the instance
+// never passed through it.
+func (b *builder) stepAt(rank int, to model.Status, obs model.Instance, update stamp) (step, bool) {
+	last := rank == b.rules.LifecycleRank(to)
+	switch {
+	case last && b.rules.IsTerminal(to):
+		return step{to: to, field: "FinishTime", when: []stamp{{obs.FinishTime, model.EvidenceFinishTime}, update}}, true
+	case rank == 1:
+		st := b.waiting
+		if last {
+			st = to
+		}
+		return step{to: st, field: "CreationTime", when: []stamp{{obs.CreationTime, model.EvidenceCreationTime}}}, true
+	case rank == 2:
+		// An instance that finished without a StartTime never ran
+		// (Invalid, or aborted before start): no Running step.
+		if obs.StartTime == nil && !last {
+			return step{}, false
+		}
+		return step{to: model.StatusRunning, field: "StartTime",
+			when: []stamp{{obs.StartTime, model.EvidenceStartTime}, update}}, true
+	case rank == 3 && b.rules.Source != model.SourceSendFileResults && b.rules.Source != model.SourceEFLOSendFileResults:
+		// A command stopped by its user while running passes through
+		// Stopping at StopTime; one cancelled before it ran does not.
+		if !last && (obs.StopTime == nil || obs.StartTime == nil) {
+			return step{}, false
+		}
+		return step{to: model.StatusStopping, field: "StopTime",
+			when: []stamp{{obs.StopTime, model.EvidenceStopTime}, update}}, true
+	}
+	return step{}, false
+}
+
+// waitingStatus is the status a task's instances wait in before they run:
+// Scheduled for a command that repeats, else Pending.
+func waitingStatus(rules model.Rules, obs model.Invocation) model.Status {
+	switch obs.Attributes.RepeatMode {
+	case "", "Once":
+		return model.StatusPending
+	}
+	if rules.LifecycleRank(model.StatusScheduled) == 1 {
+		return model.StatusScheduled
+	}
+	return model.StatusPending
 }
