@@ -74,6 +74,7 @@ type chainState struct {
 	prev   []byte
 	length int64
 	broken bool
+	first  Problem // names the chain's first event
 }
 
 func verifyChains(ctx context.Context, s *store.Snapshot, heads []store.ChainHead, rep *VerifyReport) error {
@@ -82,6 +83,7 @@ func verifyChains(ctx context.Context, s *store.Snapshot, heads []store.ChainHea
 		return err
 	}
 	chains := map[int64]*chainState{}
+	var order []int64 // targets in the order their chains were read
 	for {
 		e, ok, err := events.Next(ctx)
 		if err != nil || !ok {
@@ -93,8 +95,10 @@ func verifyChains(ctx context.Context, s *store.Snapshot, heads []store.ChainHea
 		rep.Events++
 		c := chains[e.TargetID]
 		if c == nil {
-			c = &chainState{prev: store.GenesisHash}
+			c = &chainState{prev: store.GenesisHash, first: Problem{TargetID: e.TargetID, EventID: e.ID,
+				Position: e.ChainPosition, InvokeID: e.InvokeID, Seq: e.Seq}}
 			chains[e.TargetID] = c
+			order = append(order, e.TargetID)
 		}
 		c.length++
 		if c.broken {
@@ -108,6 +112,13 @@ func verifyChains(ctx context.Context, s *store.Snapshot, heads []store.ChainHea
 		}
 		c.prev = e.Hash
 	}
+	checkHeads(chains, heads, rep)
+	checkOrphans(chains, order, heads, rep)
+	return nil
+}
+
+// checkHeads compares each target's recorded head with its chain as read.
+func checkHeads(chains map[int64]*chainState, heads []store.ChainHead, rep *VerifyReport) {
 	for _, h := range heads {
 		c := chains[h.Target.ID]
 		if c == nil {
@@ -119,7 +130,26 @@ func verifyChains(ctx context.Context, s *store.Snapshot, heads []store.ChainHea
 				c.length, h.Length)})
 		}
 	}
-	return nil
+}
+
+// checkOrphans reports, by its first event, each chain whose target_id
+// names no target. No foreign key guards events.target_id (migration 18:
+// a target with events refuses deletion instead), so this is where an event
+// of no target shows.
+func checkOrphans(chains map[int64]*chainState, order []int64, heads []store.ChainHead, rep *VerifyReport) {
+	known := make(map[int64]bool, len(heads))
+	for _, h := range heads {
+		known[h.Target.ID] = true
+	}
+	for _, id := range order {
+		if known[id] {
+			continue
+		}
+		p := chains[id].first
+		p.Reason = fmt.Sprintf("its target_id %d names no target, and so do the %d events after it on that chain: the target was deleted, or the events were inserted under one that does not exist",
+			id, chains[id].length-1)
+		rep.Problems = append(rep.Problems, p)
+	}
 }
 
 // checkLink says why e does not extend the chain read so far ("" if it does).

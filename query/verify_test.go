@@ -10,6 +10,7 @@ import (
 
 	"github.com/cloudassistant/sendfile-archive/cloudsim"
 	"github.com/cloudassistant/sendfile-archive/harness"
+	"github.com/cloudassistant/sendfile-archive/model"
 	"github.com/cloudassistant/sendfile-archive/query"
 	"github.com/cloudassistant/sendfile-archive/store"
 	"github.com/cloudassistant/sendfile-archive/store/storetest"
@@ -82,6 +83,10 @@ func TestVerifyNamesFirstTamperedEvent(t *testing.T) {
 			SELECT target_id, invoke_id, 1000, type, occurred_at, recorded_at, evidence, payload, prev_hash, hash,
 			       (SELECT max(chain_position) + 1 FROM archive.events) FROM archive.events WHERE id = %d`,
 			"removed, inserted or moved", none},
+		// No foreign key guards events.target_id (migration 18); with the
+		// triggers that refuse it disabled, a target can lose its events.
+		{"deleted target", `DELETE FROM archive.targets WHERE id = (SELECT target_id FROM archive.events WHERE id = %d)`,
+			"names no target", first},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -128,3 +133,45 @@ func TestVerifyNamesFirstTamperedEvent(t *testing.T) {
 func same(id int64) int64 { return id }
 func next(id int64) int64 { return id + 1 }
 func none(int64) int64    { return 0 }
+func first(int64) int64   { return 1 } // the chain's first event: the archive has one target, written without a retried page
+
+// A target whose chain holds events cannot be deleted, nor its id changed,
+// even by the archive's owner: the triggers of migration 18 stand where the
+// foreign key from events.target_id stood. A target with no events can.
+func TestTargetsWithEventsStay(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st, url := archive(t)
+	admin, err := pgx.Connect(ctx, storetest.AdminURL(t, url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	var id int64
+	if err := admin.QueryRow(ctx, `SELECT target_id FROM archive.events LIMIT 1`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{
+		`DELETE FROM archive.targets WHERE id = $1`,
+		`UPDATE archive.targets SET id = DEFAULT WHERE id = $1`, // an identity column: DEFAULT is the only new id
+	} {
+		// The trigger runs before the foreign keys of the other tables that
+		// name targets, so its refusal is the one reported.
+		tx, err := admin.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = tx.Exec(ctx, stmt, id)
+		_ = tx.Rollback(ctx)
+		if err == nil || !strings.Contains(err.Error(), "has archived events") {
+			t.Errorf("%s: want refusal naming the archived events, got %v", stmt, err)
+		}
+	}
+	empty, _, err := st.EnsureTarget(ctx, "default", "cn-nowhere", model.SourceSendFileResults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec(ctx, `DELETE FROM archive.targets WHERE id = $1`, empty.ID); err != nil {
+		t.Fatalf("a target with no events: %v", err)
+	}
+}

@@ -22,6 +22,10 @@ type Page struct {
 	head       []byte
 	length     int64
 	appended   int
+	// contents are the bodies SaveContent was given, written when the page
+	// commits; shas are their hashes, in order.
+	contents map[string]string
+	shas     []string
 }
 
 // WithPage runs fn in one transaction holding the target's chain lock. The
@@ -41,15 +45,35 @@ func (s *Store) WithPage(ctx context.Context, targetID, runID int64, fn func(p *
 		if err := fn(p); err != nil {
 			return err
 		}
-		if p.appended == 0 {
-			return nil
-		}
-		if _, err := tx.Exec(ctx, `UPDATE archive.targets SET chain_head = $2, chain_length = $3 WHERE id = $1`,
-			targetID, p.head, p.length); err != nil {
-			return fmt.Errorf("advance chain of target %d: %w", targetID, interpretError(err))
-		}
-		return nil
+		return p.finish(ctx)
 	})
+}
+
+// finish writes what the page kept for its end in one round trip: the file
+// bodies, and the chain's new head.
+func (p *Page) finish(ctx context.Context) error {
+	batch := &pgx.Batch{}
+	if len(p.shas) > 0 {
+		bodies, sizes := make([]string, len(p.shas)), make([]int64, len(p.shas))
+		for i, sha := range p.shas {
+			c := p.contents[sha]
+			bodies[i], sizes[i] = sanitizeText(c), int64(len(c))
+		}
+		batch.Queue(`INSERT INTO archive.contents (sha256, content, bytes)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) ON CONFLICT (sha256) DO NOTHING`, p.shas, bodies, sizes)
+	}
+	if p.appended > 0 {
+		batch.Queue(`UPDATE archive.targets SET chain_head = $2, chain_length = $3 WHERE id = $1`,
+			p.targetID, p.head, p.length)
+	}
+	if batch.Len() == 0 {
+		return nil
+	}
+	if err := p.tx.SendBatch(ctx, batch).Close(); err != nil {
+		return fmt.Errorf("save %d contents and advance the chain of target %d to %d: %w", len(p.shas), p.targetID,
+			p.length, interpretError(err))
+	}
+	return nil
 }
 
 // Known loads the known state of the given invocations with one query.
@@ -58,58 +82,85 @@ func (p *Page) Known(ctx context.Context, invokeIDs []string) (map[string]*model
 	return loadKnown(ctx, p.tx, p.targetID, invokeIDs)
 }
 
-// Append hashes the events onto the target's chain and writes them with COPY.
+// Append hashes the events onto the target's chain and writes them with
+// COPY. Each row is rendered and hashed as COPY asks for it (pgx encodes
+// rows in a goroutine of its own while the connection sends), so the Go
+// side of an append overlaps the server's side instead of preceding it.
 func (p *Page) Append(ctx context.Context, events []model.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
-	rows := make([][]any, 0, len(events))
-	for _, e := range events {
-		// The chain hashes the JSON exactly as jsonb prints it back, so
-		// verify can hash what it reads without re-encoding anything.
-		detail, err := JSONBText(e.Detail)
-		if err != nil {
-			return fmt.Errorf("event %s/%d detail: %w", e.InvokeID, e.Seq, err)
+	// The chain advances only once the COPY has succeeded; the row source
+	// is done with head and length when CopyFrom returns.
+	head, length, i := p.head, p.length, 0
+	next := func() ([]any, error) {
+		if i == len(events) {
+			return nil, nil
 		}
-		payload, err := JSONBText(e.Payload)
+		row, hash, err := p.eventRow(&events[i], head, length+1)
 		if err != nil {
-			return fmt.Errorf("event %s/%d payload: %w", e.InvokeID, e.Seq, err)
+			return nil, err
 		}
-		occurred := e.OccurredAt.UTC().Truncate(time.Microsecond)
-		hash := EventHash(p.head, ChainFields{
-			TargetID: p.targetID, InvokeID: e.InvokeID, InstanceID: e.InstanceID, Seq: e.Seq, Type: string(e.Type),
-			FromStatus: string(e.FromStatus), ToStatus: string(e.ToStatus), OccurredAt: occurred, RecordedAt: p.recordedAt,
-			Evidence: string(e.Evidence), RunID: p.runID, Detail: detail, Payload: payload,
-		})
-		rows = append(rows, []any{
-			p.targetID, e.InvokeID, nullable(e.InstanceID), e.Seq, string(e.Type), nullable(string(e.FromStatus)),
-			nullable(string(e.ToStatus)), occurred, p.recordedAt, string(e.Evidence), nullableID(p.runID), jsonValue(detail),
-			jsonValue(payload), p.head, hash, p.length + 1,
-		})
-		p.head = hash
-		p.length++
+		head, length, i = hash, length+1, i+1
+		return row, nil
 	}
-	n, err := p.tx.CopyFrom(ctx, pgx.Identifier{"archive", "events"}, []string{
-		"target_id", "invoke_id", "instance_id", "seq", "type", "from_status", "to_status",
-		"occurred_at", "recorded_at", "evidence", "run_id", "detail", "payload", "prev_hash", "hash", "chain_position",
-	}, pgx.CopyFromRows(rows))
+	n, err := p.tx.CopyFrom(ctx, pgx.Identifier{"archive", "events"}, eventCopyColumns, pgx.CopyFromFunc(next))
 	if err != nil {
-		return fmt.Errorf("append %d events: %w", len(rows), interpretError(err))
+		return fmt.Errorf("append %d events: %w", len(events), interpretError(err))
 	}
-	if int(n) != len(rows) {
-		return fmt.Errorf("append events: wrote %d of %d", n, len(rows))
+	if int(n) != len(events) {
+		return fmt.Errorf("append events: wrote %d of %d", n, len(events))
 	}
-	p.appended += len(rows)
+	p.head, p.length = head, length
+	p.appended += len(events)
 	return nil
 }
 
-// SaveContent stores a file body once per SHA-256.
-func (p *Page) SaveContent(ctx context.Context, sha256Hex, content string) error {
-	_, err := p.tx.Exec(ctx, `INSERT INTO archive.contents (sha256, content, bytes) VALUES ($1, $2, $3)
-		ON CONFLICT (sha256) DO NOTHING`, sha256Hex, sanitizeText(content), len(content))
+// eventCopyColumns are the columns Append writes, in eventRow's order.
+var eventCopyColumns = []string{
+	"target_id", "invoke_id", "instance_id", "seq", "type", "from_status", "to_status",
+	"occurred_at", "recorded_at", "evidence", "run_id", "detail", "payload", "prev_hash", "hash", "chain_position",
+}
+
+// eventRow renders e as the row that follows prev at chain position pos,
+// and returns it with its hash.
+func (p *Page) eventRow(e *model.Event, prev []byte, pos int64) ([]any, []byte, error) {
+	// The chain hashes the JSON exactly as jsonb prints it back, so
+	// verify can hash what it reads without re-encoding anything.
+	detail, err := JSONBText(e.Detail)
 	if err != nil {
-		return fmt.Errorf("save content %s: %w", sha256Hex, interpretError(err))
+		return nil, nil, fmt.Errorf("event %s/%d detail: %w", e.InvokeID, e.Seq, err)
 	}
+	payload, err := JSONBText(e.Payload)
+	if err != nil {
+		return nil, nil, fmt.Errorf("event %s/%d payload: %w", e.InvokeID, e.Seq, err)
+	}
+	occurred := e.OccurredAt.UTC().Truncate(time.Microsecond)
+	hash := EventHash(prev, ChainFields{
+		TargetID: p.targetID, InvokeID: e.InvokeID, InstanceID: e.InstanceID, Seq: e.Seq, Type: string(e.Type),
+		FromStatus: string(e.FromStatus), ToStatus: string(e.ToStatus), OccurredAt: occurred, RecordedAt: p.recordedAt,
+		Evidence: string(e.Evidence), RunID: p.runID, Detail: detail, Payload: payload,
+	})
+	return []any{
+		p.targetID, e.InvokeID, nullable(e.InstanceID), e.Seq, string(e.Type), nullable(string(e.FromStatus)),
+		nullable(string(e.ToStatus)), occurred, p.recordedAt, string(e.Evidence), nullableID(p.runID), jsonValue(detail),
+		jsonValue(payload), prev, hash, pos,
+	}, hash, nil
+}
+
+// SaveContent stores a file body (or a command's output) once per SHA-256.
+// The page's bodies are written together when it commits, in one statement
+// (one per body cost a round trip each); a body already stored, or given
+// twice, is kept once.
+func (p *Page) SaveContent(_ context.Context, sha256Hex, content string) error {
+	if _, dup := p.contents[sha256Hex]; dup {
+		return nil
+	}
+	if p.contents == nil {
+		p.contents = map[string]string{}
+	}
+	p.contents[sha256Hex] = content
+	p.shas = append(p.shas, sha256Hex)
 	return nil
 }
 

@@ -127,69 +127,176 @@ func utcPtr(t **time.Time) {
 	}
 }
 
-// saveProjections upserts invocations and their instances in one round trip.
+// saveProjections upserts invocations, their instances and their status
+// intervals in one round trip: one statement per table over arrays (unnest),
+// not one per row, so a page costs a handful of statements however many
+// sends and instances it holds.
 func saveProjections(ctx context.Context, db DBTX, targetID int64, known []*model.KnownInvocation) error {
+	known = lastOfEach(known)
 	if len(known) == 0 {
 		return nil
 	}
+	inv, err := invocationArrays(known)
+	if err != nil {
+		return err
+	}
 	batch := &pgx.Batch{}
+	// The statements below take arrays whose length varies page by page. A
+	// generic plan (what a cached prepared statement settles on after five
+	// runs) is made for some length and the table's size at that moment: one
+	// made while the archive was small joins by scanning the whole interval
+	// table, and kept that (400 ms a page) as the table grew. Custom plans
+	// cost a fraction of a millisecond and follow the data.
+	batch.Queue(`SET LOCAL plan_cache_mode = force_custom_plan`)
+	batch.Queue(upsertInvocations, append([]any{targetID}, inv...)...)
+	if ins := instanceArrays(known); len(ins) > 0 {
+		batch.Queue(upsertInstances, append([]any{targetID}, ins...)...)
+	}
+	sends := queueIntervals(batch, targetID, known)
+	if err := db.SendBatch(ctx, batch).Close(); err != nil {
+		return fmt.Errorf("save projections of %d invocations (status intervals of %d): %w", len(known), sends,
+			interpretError(err))
+	}
+	return nil
+}
+
+// lastOfEach drops all but the last of invocations listed more than once,
+// as one upsert statement may not touch a row twice.
+func lastOfEach(known []*model.KnownInvocation) []*model.KnownInvocation {
+	at := make(map[string]int, len(known))
+	for i, k := range known {
+		at[k.InvokeID] = i
+	}
+	if len(at) == len(known) {
+		return known
+	}
+	out := make([]*model.KnownInvocation, 0, len(at))
+	for i, k := range known {
+		if at[k.InvokeID] == i {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+const upsertInvocations = `
+	INSERT INTO archive.invocations (target_id, invoke_id, name, description, content_sha256, content_type,
+		target_dir, file_owner, file_group, file_mode, overwrite, vm_count, creation_time, tags,
+		reported_status, derived_status, disagreements, expired_at, last_seq, last_occurred_at,
+		command_id, parameters, repeat_mode, frequency, timeout, username, working_dir)
+	SELECT $1, u.invoke_id, u.name, u.description, u.content_sha256, u.content_type, u.target_dir, u.file_owner,
+		u.file_group, u.file_mode, u.overwrite, u.vm_count, u.creation_time, u.tags::jsonb, u.reported_status,
+		u.derived_status, u.disagreements, u.expired_at, u.last_seq, u.last_occurred_at, u.command_id, u.parameters,
+		u.repeat_mode, u.frequency, u.timeout, u.username, u.working_dir
+	FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+		$10::text[], $11::boolean[], $12::bigint[], $13::timestamptz[], $14::text[], $15::text[], $16::text[],
+		$17::bigint[], $18::timestamptz[], $19::bigint[], $20::timestamptz[], $21::text[], $22::text[], $23::text[],
+		$24::text[], $25::bigint[], $26::text[], $27::text[])
+		AS u (invoke_id, name, description, content_sha256, content_type, target_dir, file_owner, file_group,
+		file_mode, overwrite, vm_count, creation_time, tags, reported_status, derived_status, disagreements,
+		expired_at, last_seq, last_occurred_at, command_id, parameters, repeat_mode, frequency, timeout, username,
+		working_dir)
+	ON CONFLICT (target_id, invoke_id) DO UPDATE SET name = EXCLUDED.name, description = EXCLUDED.description,
+		content_sha256 = EXCLUDED.content_sha256, content_type = EXCLUDED.content_type,
+		target_dir = EXCLUDED.target_dir, file_owner = EXCLUDED.file_owner, file_group = EXCLUDED.file_group,
+		file_mode = EXCLUDED.file_mode, overwrite = EXCLUDED.overwrite, vm_count = EXCLUDED.vm_count,
+		creation_time = EXCLUDED.creation_time, tags = EXCLUDED.tags,
+		reported_status = EXCLUDED.reported_status, derived_status = EXCLUDED.derived_status,
+		disagreements = EXCLUDED.disagreements, expired_at = EXCLUDED.expired_at,
+		last_seq = EXCLUDED.last_seq, last_occurred_at = EXCLUDED.last_occurred_at,
+		command_id = EXCLUDED.command_id, parameters = EXCLUDED.parameters, repeat_mode = EXCLUDED.repeat_mode,
+		frequency = EXCLUDED.frequency, timeout = EXCLUDED.timeout, username = EXCLUDED.username,
+		working_dir = EXCLUDED.working_dir`
+
+// invocationArrays returns upsertInvocations' parameters after the target:
+// one array per column, one element per invocation.
+func invocationArrays(known []*model.KnownInvocation) ([]any, error) {
+	n := len(known)
+	text := func() []string { return make([]string, 0, n) }
+	opt := func() []*string { return make([]*string, 0, n) }
+	ids, names, descs, shas, ctypes, dirs, owners, groups, modes := text(), text(), text(), text(), text(), text(),
+		text(), text(), text()
+	tags, reported, derived := text(), text(), text()
+	overwrite, vmCount, created := make([]*bool, 0, n), make([]*int64, 0, n), make([]*time.Time, 0, n)
+	disagreements, lastSeq, expired := make([]int64, 0, n), make([]int64, 0, n), make([]*time.Time, 0, n)
+	lastAt, timeout := make([]time.Time, 0, n), make([]*int64, 0, n)
+	commandIDs, params, repeatModes, freqs, users, workDirs := opt(), opt(), opt(), opt(), opt(), opt()
 	for _, k := range known {
-		tags, err := json.Marshal(nonNil(k.Tags))
+		t, err := json.Marshal(nonNil(k.Tags))
 		if err != nil {
-			return fmt.Errorf("encode tags of %s: %w", k.InvokeID, err)
+			return nil, fmt.Errorf("encode tags of %s: %w", k.InvokeID, err)
 		}
 		a := k.Attributes
-		batch.Queue(`
-			INSERT INTO archive.invocations (target_id, invoke_id, name, description, content_sha256, content_type,
-				target_dir, file_owner, file_group, file_mode, overwrite, vm_count, creation_time, tags,
-				reported_status, derived_status, disagreements, expired_at, last_seq, last_occurred_at,
-				command_id, parameters, repeat_mode, frequency, timeout, username, working_dir)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-				$21, $22, $23, $24, $25, $26, $27)
-			ON CONFLICT (target_id, invoke_id) DO UPDATE SET name = EXCLUDED.name, description = EXCLUDED.description,
-				content_sha256 = EXCLUDED.content_sha256, content_type = EXCLUDED.content_type,
-				target_dir = EXCLUDED.target_dir, file_owner = EXCLUDED.file_owner, file_group = EXCLUDED.file_group,
-				file_mode = EXCLUDED.file_mode, overwrite = EXCLUDED.overwrite, vm_count = EXCLUDED.vm_count,
-				creation_time = EXCLUDED.creation_time, tags = EXCLUDED.tags,
-				reported_status = EXCLUDED.reported_status, derived_status = EXCLUDED.derived_status,
-				disagreements = EXCLUDED.disagreements, expired_at = EXCLUDED.expired_at,
-				last_seq = EXCLUDED.last_seq, last_occurred_at = EXCLUDED.last_occurred_at,
-				command_id = EXCLUDED.command_id, parameters = EXCLUDED.parameters, repeat_mode = EXCLUDED.repeat_mode,
-				frequency = EXCLUDED.frequency, timeout = EXCLUDED.timeout, username = EXCLUDED.username,
-				working_dir = EXCLUDED.working_dir`,
-			targetID, k.InvokeID, sanitizeText(a.Name), sanitizeText(a.Description), a.ContentSHA256,
-			sanitizeText(a.ContentType), sanitizeText(a.TargetDir), sanitizeText(a.FileOwner), sanitizeText(a.FileGroup),
-			sanitizeText(a.FileMode), a.Overwrite, a.VMCount, a.CreationTime, json.RawMessage(tags),
-			sanitizeText(string(k.ReportedStatus)), k.DerivedStatus(), k.Disagreements, k.ExpiredAt, k.LastSeq, k.LastOccurredAt,
-			nullable(sanitizeText(a.CommandID)), nullable(sanitizeText(a.Parameters)), nullable(sanitizeText(a.RepeatMode)),
-			nullable(sanitizeText(a.Frequency)), a.Timeout, nullable(sanitizeText(a.Username)), nullable(sanitizeText(a.WorkingDir)))
+		ids, names, descs = append(ids, k.InvokeID), append(names, sanitizeText(a.Name)), append(descs, sanitizeText(a.Description))
+		shas, ctypes = append(shas, a.ContentSHA256), append(ctypes, sanitizeText(a.ContentType))
+		dirs, owners = append(dirs, sanitizeText(a.TargetDir)), append(owners, sanitizeText(a.FileOwner))
+		groups, modes = append(groups, sanitizeText(a.FileGroup)), append(modes, sanitizeText(a.FileMode))
+		overwrite, vmCount, created = append(overwrite, a.Overwrite), append(vmCount, a.VMCount), append(created, a.CreationTime)
+		tags, reported = append(tags, string(t)), append(reported, sanitizeText(string(k.ReportedStatus)))
+		derived, disagreements = append(derived, string(k.DerivedStatus())), append(disagreements, k.Disagreements)
+		expired, lastSeq, lastAt = append(expired, k.ExpiredAt), append(lastSeq, k.LastSeq), append(lastAt, k.LastOccurredAt)
+		commandIDs, params = append(commandIDs, optText(a.CommandID)), append(params, optText(a.Parameters))
+		repeatModes, freqs = append(repeatModes, optText(a.RepeatMode)), append(freqs, optText(a.Frequency))
+		timeout, users, workDirs = append(timeout, a.Timeout), append(users, optText(a.Username)), append(workDirs, optText(a.WorkingDir))
+	}
+	return []any{ids, names, descs, shas, ctypes, dirs, owners, groups, modes, overwrite, vmCount, created, tags,
+		reported, derived, disagreements, expired, lastSeq, lastAt, commandIDs, params, repeatModes, freqs, timeout,
+		users, workDirs}, nil
+}
+
+const upsertInstances = `
+	INSERT INTO archive.instances (target_id, invoke_id, instance_id, status, status_since, last_occurred_at,
+		creation_time, start_time, finish_time, error_code, error_info, stop_time, repeats, exit_code, dropped,
+		output_sha256)
+	SELECT $1, u.* FROM unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[],
+		$7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::text[], $11::text[], $12::timestamptz[],
+		$13::bigint[], $14::bigint[], $15::bigint[], $16::text[]) AS u
+	ON CONFLICT (target_id, invoke_id, instance_id) DO UPDATE SET status = EXCLUDED.status,
+		status_since = EXCLUDED.status_since, last_occurred_at = EXCLUDED.last_occurred_at,
+		creation_time = EXCLUDED.creation_time, start_time = EXCLUDED.start_time,
+		finish_time = EXCLUDED.finish_time, error_code = EXCLUDED.error_code, error_info = EXCLUDED.error_info,
+		stop_time = EXCLUDED.stop_time, repeats = EXCLUDED.repeats, exit_code = EXCLUDED.exit_code,
+		dropped = EXCLUDED.dropped, output_sha256 = EXCLUDED.output_sha256`
+
+// instanceArrays returns upsertInstances' parameters after the target, or
+// nil when the invocations have no instances.
+func instanceArrays(known []*model.KnownInvocation) []any {
+	var invokeIDs, ids, statuses, codes, infos []string
+	var since, created, started, finished, stopped []*time.Time
+	var lastAt []time.Time
+	var repeats, exits, dropped []*int64
+	var outputs []*string
+	for _, k := range known {
 		for _, id := range k.InstanceIDs() {
 			in := k.Instances[id]
-			var since *time.Time
+			var s *time.Time
 			if !in.StatusSince.IsZero() {
-				since = &in.StatusSince
+				s = &in.StatusSince
 			}
-			batch.Queue(`
-				INSERT INTO archive.instances (target_id, invoke_id, instance_id, status, status_since, last_occurred_at,
-					creation_time, start_time, finish_time, error_code, error_info,
-					stop_time, repeats, exit_code, dropped, output_sha256)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-				ON CONFLICT (target_id, invoke_id, instance_id) DO UPDATE SET status = EXCLUDED.status,
-					status_since = EXCLUDED.status_since, last_occurred_at = EXCLUDED.last_occurred_at,
-					creation_time = EXCLUDED.creation_time, start_time = EXCLUDED.start_time,
-					finish_time = EXCLUDED.finish_time, error_code = EXCLUDED.error_code, error_info = EXCLUDED.error_info,
-					stop_time = EXCLUDED.stop_time, repeats = EXCLUDED.repeats, exit_code = EXCLUDED.exit_code,
-					dropped = EXCLUDED.dropped, output_sha256 = EXCLUDED.output_sha256`,
-				targetID, k.InvokeID, sanitizeText(id), sanitizeText(string(in.Status)), since, in.LastOccurredAt,
-				in.Details.CreationTime, in.Details.StartTime, in.Details.FinishTime,
-				sanitizeText(in.Details.ErrorCode), sanitizeText(in.Details.ErrorInfo), in.Details.StopTime,
-				in.Details.Repeats, in.Details.ExitCode, in.Details.Dropped, nullable(in.Details.OutputSHA256))
+			d := in.Details
+			invokeIDs, ids, statuses = append(invokeIDs, k.InvokeID), append(ids, sanitizeText(id)), append(statuses, sanitizeText(string(in.Status)))
+			since, lastAt = append(since, s), append(lastAt, in.LastOccurredAt)
+			created, started, finished = append(created, d.CreationTime), append(started, d.StartTime), append(finished, d.FinishTime)
+			codes, infos = append(codes, sanitizeText(d.ErrorCode)), append(infos, sanitizeText(d.ErrorInfo))
+			stopped, repeats, exits = append(stopped, d.StopTime), append(repeats, d.Repeats), append(exits, d.ExitCode)
+			dropped, outputs = append(dropped, d.Dropped), append(outputs, optText(d.OutputSHA256))
 		}
 	}
-	if err := db.SendBatch(ctx, batch).Close(); err != nil {
-		return fmt.Errorf("save projections of %d invocations: %w", len(known), interpretError(err))
+	if len(ids) == 0 {
+		return nil
 	}
-	return saveIntervals(ctx, db, targetID, known)
+	return []any{invokeIDs, ids, statuses, since, lastAt, created, started, finished, codes, infos, stopped, repeats,
+		exits, dropped, outputs}
+}
+
+// optText is s as a nullable text value: nil when empty. Like the other
+// text columns it is sanitized.
+func optText(s string) *string {
+	if s == "" {
+		return nil
+	}
+	s = sanitizeText(s)
+	return &s
 }
 
 func nonNil(tags []model.Tag) []model.Tag {
