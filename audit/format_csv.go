@@ -191,6 +191,7 @@ func readCSV[T Row](path string, fn func(*T) error) error {
 	if err != nil {
 		return fmt.Errorf("read %s header: %w", base, err)
 	}
+	plan = plan.layout(len(header))
 	if err := checkHeader(plan, header); err != nil {
 		return fmt.Errorf("read %s header: %w", base, err)
 	}

@@ -65,6 +65,20 @@ type planColumn struct {
 type rowPlan struct {
 	columns []planColumn
 	byName  map[string]int // column name → position in columns
+	// first is how many columns every file of the type has: the columns
+	// after them were added to the format later (tag layout:"added"), and
+	// a file written before may lack all of them (they read as null), so
+	// exports made by earlier versions still read and verify.
+	first int
+}
+
+// layout returns the plan of a file with n columns: the whole plan, or the
+// earlier layout without the added columns when n says the file has none.
+func (p *rowPlan) layout(n int) *rowPlan {
+	if n != p.first || p.first == len(p.columns) {
+		return p
+	}
+	return &rowPlan{columns: p.columns[:p.first], byName: p.byName, first: p.first}
 }
 
 // plans caches a *rowPlan per reflect.Type, so reflection over struct tags
@@ -115,12 +129,20 @@ func buildPlan(t reflect.Type) *rowPlan {
 		// The JSONL reader tracks the columns seen in a uint64.
 		panic(fmt.Sprintf("audit: %s has more than 64 columns", t.Name()))
 	}
-	p := &rowPlan{byName: make(map[string]int, t.NumField())}
+	p := &rowPlan{byName: make(map[string]int, t.NumField()), first: -1}
 	for i := range t.NumField() {
 		f := t.Field(i)
 		name, _, _ := cutComma(f.Tag.Get("parquet"))
 		if name == "" || name == "-" {
 			panic(fmt.Sprintf("audit: field %s.%s has no parquet column name", t.Name(), f.Name))
+		}
+		switch added := f.Tag.Get("layout") == "added"; {
+		case added && !kindOf(f.Type).nullable():
+			panic(fmt.Sprintf("audit: added column %s.%s must be nullable", t.Name(), f.Name))
+		case !added && p.first >= 0:
+			panic(fmt.Sprintf("audit: column %s.%s follows added columns", t.Name(), f.Name))
+		case added && p.first < 0:
+			p.first = i
 		}
 		sep := byte(',')
 		if len(p.columns) == 0 {
@@ -131,6 +153,9 @@ func buildPlan(t reflect.Type) *rowPlan {
 		p.columns = append(p.columns, planColumn{
 			name: name, index: i, kind: kindOf(f.Type), jsonKey: append(key, ':'), quoted: bytes.Clone(key[1:]),
 		})
+	}
+	if p.first < 0 {
+		p.first = len(p.columns)
 	}
 	return p
 }
@@ -627,7 +652,10 @@ func (p *jsonlParser) decode(line []byte, v reflect.Value) error {
 	}
 	for i, c := range p.plan.columns {
 		if p.seen&(1<<i) == 0 {
-			return fmt.Errorf("column %s: missing", c.name)
+			if i < p.plan.first {
+				return fmt.Errorf("column %s: missing", c.name)
+			}
+			p.vals[i] = colValue{null: true} // an added column, absent from an earlier layout
 		}
 	}
 	p.plan.storeRow(v, p.vals, string(p.strs))

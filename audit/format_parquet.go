@@ -135,6 +135,8 @@ func readParquet[T Row](path string, fn func(*T) error) error {
 		return fmt.Errorf("read %s: %w", base, err)
 	}
 	defer r.Close()
+	// The reader gives rows in T's columns, the added ones null in a file
+	// of an earlier layout.
 	d := parquetDecoder{plan: planOf[T]()}
 	d.vals = make([]colValue, len(d.plan.columns))
 	batch := make([]parquet.Row, parquetReadBatch)
@@ -159,8 +161,8 @@ func readParquet[T Row](path string, fn func(*T) error) error {
 	}
 }
 
-// openParquet opens the Parquet file f, checks that its columns are T's,
-// and returns a reader of its rows.
+// openParquet opens the Parquet file f, checks that its columns are T's
+// (or an earlier layout of them), and returns a reader of its rows.
 func openParquet[T Row](f *os.File) (*parquet.GenericReader[T], error) {
 	st, err := f.Stat()
 	if err != nil {
@@ -260,6 +262,7 @@ func (d *parquetDecoder) decode(row parquet.Row, v reflect.Value) error {
 func checkParquetSchema[T Row](got *parquet.Schema) error {
 	want := parquet.SchemaOf(new(T)).Fields()
 	have := got.Fields()
+	want = want[:len(planOf[T]().layout(len(have)).columns)]
 	for i, w := range want {
 		if i >= len(have) {
 			return fmt.Errorf("column %d: missing, want %s", i+1, describeParquetField(w))

@@ -300,8 +300,9 @@ func TestCSVHeaderAndNulls(t *testing.T) {
 		CreationTime: ptr(time.Date(2026, 3, 1, 9, 0, 3, 500000000, time.UTC)), Tags: "[]",
 	}
 	want := "account,region,source,invoke_id,name,description,target_dir,file_owner,file_group," +
-		"file_mode,overwrite,content_type,content_sha256,creation_time,tags,status,reported_status,expired_at\n" +
-		`a,r,s,i,,"x, ""y""",,,,,true,,,2026-03-01T09:00:03.500000Z,[],,,` + "\n"
+		"file_mode,overwrite,content_type,content_sha256,creation_time,tags,status,reported_status,expired_at," +
+		"command_id,parameters,repeat_mode,frequency,timeout,username,working_dir\n" +
+		`a,r,s,i,,"x, ""y""",,,,,true,,,2026-03-01T09:00:03.500000Z,[],,,,,,,,,,` + "\n"
 	var buf bytes.Buffer
 	w, err := newCSVWriter[SendRow](&buf)
 	if err != nil {
@@ -816,7 +817,7 @@ func refDecodeJSONL(p *rowPlan, line []byte, v reflect.Value) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return errors.New("data after the object")
 	}
-	if slices.Contains(seen, false) {
+	if slices.Contains(seen[:p.first], false) {
 		return errors.New("missing column")
 	}
 	return nil
@@ -1199,4 +1200,76 @@ func FuzzJSONLRead(f *testing.F) {
 		}
 		checkJSONLLine[InstanceRow](t, p, line, false)
 	})
+}
+
+// instanceRowV1 is InstanceRow as exports wrote it before the command
+// columns were added.
+type instanceRowV1 struct {
+	Account    string    `parquet:"account"`
+	Region     string    `parquet:"region"`
+	Source     string    `parquet:"source"`
+	InvokeID   string    `parquet:"invoke_id"`
+	InstanceID string    `parquet:"instance_id"`
+	Status     string    `parquet:"status"`
+	Since      time.Time `parquet:"since,timestamp(microsecond)"`
+	ErrorCode  *string   `parquet:"error_code,optional"`
+	ErrorInfo  *string   `parquet:"error_info,optional"`
+}
+
+// Files written before columns were added (layout:"added") still read, in
+// every format, with the added columns null; a file with only some of
+// them is refused.
+func TestEarlierLayoutReads(t *testing.T) {
+	t.Parallel()
+	rows := randRows[InstanceRow](rand.New(rand.NewPCG(3, 4)), 50)
+	old := make([]instanceRowV1, len(rows))
+	for i := range rows {
+		r := &rows[i]
+		r.Repeats, r.ExitCode, r.OutputSHA256, r.Dropped = nil, nil, nil, nil
+		old[i] = instanceRowV1{r.Account, r.Region, r.Source, r.InvokeID, r.InstanceID, r.Status, r.Since, r.ErrorCode,
+			r.ErrorInfo}
+	}
+	dir := t.TempDir()
+	jsonlPath, jsonl := writeRows(t, FormatJSONL, dir, "instances", rows)
+	csvPath, csvData := writeRows(t, FormatCSV, dir, "instances", rows)
+	// What each format reads back of the rows in today's layout (CSV
+	// cannot tell an empty string from a null).
+	want := map[Format][]InstanceRow{FormatJSONL: readRows[InstanceRow](t, FormatJSONL, jsonlPath),
+		FormatCSV: readRows[InstanceRow](t, FormatCSV, csvPath), FormatParquet: rows}
+	added := `,"repeats":null,"exit_code":null,"output_sha256":null,"dropped":null}`
+	if !bytes.Contains(jsonl, []byte(added)) {
+		t.Fatalf("the JSONL writer does not end rows with %s", added)
+	}
+	files := map[Format][]byte{
+		FormatJSONL: bytes.ReplaceAll(jsonl, []byte(added), []byte("}")),
+		FormatCSV: bytes.ReplaceAll(bytes.Replace(csvData, []byte(",repeats,exit_code,output_sha256,dropped\n"), []byte("\n"), 1),
+			[]byte(",,,,\n"), []byte("\n")),
+	}
+	var pq bytes.Buffer
+	w := parquet.NewGenericWriter[instanceRowV1](&pq)
+	if _, err := w.Write(old); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files[FormatParquet] = pq.Bytes()
+	for f, data := range files {
+		path := filepath.Join(t.TempDir(), "instances."+string(f))
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if got := readRows[InstanceRow](t, f, path); !reflect.DeepEqual(got, want[f]) {
+			t.Errorf("%s in the earlier layout read back differently", f)
+		}
+	}
+	partial := bytes.Replace(csvData, []byte(",output_sha256,dropped\n"), []byte("\n"), 1)
+	path := filepath.Join(t.TempDir(), "instances.csv")
+	if err := os.WriteFile(path, partial, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := ReadRows(FormatCSV, path, func(*InstanceRow) error { return nil }); err == nil ||
+		!strings.Contains(err.Error(), `column 12: missing, want "output_sha256"`) {
+		t.Errorf("a header with some of the added columns: %v", err)
+	}
 }

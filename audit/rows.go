@@ -55,6 +55,15 @@ type SendRow struct {
 	Status         *string    `parquet:"status,optional"`
 	ReportedStatus *string    `parquet:"reported_status,optional"`
 	ExpiredAt      *time.Time `parquet:"expired_at,optional,timestamp(microsecond)"`
+	// A command task's own attributes (ecs.DescribeInvocations,
+	// eflo.DescribeInvocations); empty for file sends.
+	CommandID  *string `parquet:"command_id,optional" layout:"added"`
+	Parameters *string `parquet:"parameters,optional" layout:"added"` // JSON text, as the cloud gave it
+	RepeatMode *string `parquet:"repeat_mode,optional" layout:"added"`
+	Frequency  *string `parquet:"frequency,optional" layout:"added"`
+	Timeout    *int64  `parquet:"timeout,optional" layout:"added"` // seconds
+	Username   *string `parquet:"username,optional" layout:"added"`
+	WorkingDir *string `parquet:"working_dir,optional" layout:"added"`
 }
 
 // InstanceRow is one row of instances.<ext>: one instance of a send in the
@@ -69,6 +78,13 @@ type InstanceRow struct {
 	Since      time.Time `parquet:"since,timestamp(microsecond)"`
 	ErrorCode  *string   `parquet:"error_code,optional"`
 	ErrorInfo  *string   `parquet:"error_info,optional"`
+	// A command instance's latest run known at the end of the period:
+	// its number, exit code, the output's SHA-256 (of the text the cloud
+	// returned) and the bytes the cloud cut from it. Empty for file sends.
+	Repeats      *int64  `parquet:"repeats,optional" layout:"added"`
+	ExitCode     *int64  `parquet:"exit_code,optional" layout:"added"`
+	OutputSHA256 *string `parquet:"output_sha256,optional" layout:"added"`
+	Dropped      *int64  `parquet:"dropped,optional" layout:"added"`
 }
 
 // ContentRow is one row of contents.<ext>, written only when asked (file

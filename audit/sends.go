@@ -174,6 +174,9 @@ func (x *exporter) sendItemOf(targetID int64, invokeID string, anchor time.Time,
 		row.Overwrite, row.ContentType, row.ContentSHA256 = a.Overwrite, optString(a.ContentType), optString(a.ContentSHA256)
 		row.CreationTime, row.ExpiredAt = utcPtr(a.CreationTime), utcPtr(state.ExpiredAt)
 		row.Status, row.ReportedStatus = optString(string(state.Status.Status)), optString(string(state.ReportedStatus))
+		row.CommandID, row.Parameters, row.RepeatMode = optString(a.CommandID), optString(a.Parameters), optString(a.RepeatMode)
+		row.Frequency, row.Timeout = optString(a.Frequency), a.Timeout
+		row.Username, row.WorkingDir = optString(a.Username), optString(a.WorkingDir)
 		tags, err := json.Marshal(tagsDoc(state))
 		if err != nil {
 			return sendItem{}, fmt.Errorf("encode tags of %s: %w", row.InvokeID, err)
@@ -184,7 +187,8 @@ func (x *exporter) sendItemOf(targetID int64, invokeID string, anchor time.Time,
 	for _, in := range state.Instances {
 		it.instances = append(it.instances, InstanceRow{Account: t.Account, Region: t.Region, Source: string(t.Source),
 			InvokeID: row.InvokeID, InstanceID: in.InstanceID, Status: string(in.Status), Since: in.Since.UTC(),
-			ErrorCode: optString(in.ErrorCode), ErrorInfo: optString(in.ErrorInfo)})
+			ErrorCode: optString(in.ErrorCode), ErrorInfo: optString(in.ErrorInfo), Repeats: in.Repeats,
+			ExitCode: in.ExitCode, OutputSHA256: optString(in.OutputSHA256), Dropped: in.Dropped})
 	}
 	return it, nil
 }

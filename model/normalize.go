@@ -177,6 +177,16 @@ func firstText(m map[string]any, keys ...string) string {
 	return ""
 }
 
+// firstValue is the value of the first of keys m has a non-empty value for.
+func firstValue(m map[string]any, keys ...string) any {
+	for _, k := range keys {
+		if TrimmedText(m[k]) != "" {
+			return m[k]
+		}
+	}
+	return nil
+}
+
 // AttributesFromRaw normalises a verbatim invocation object's attributes.
 // The content is not among the verbatim fields an event keeps (it is stored
 // once per SHA-256), so its hash comes from the caller.
@@ -191,7 +201,7 @@ func AttributesFromRaw(raw map[string]any, contentSHA256 string) Attributes {
 		FileGroup:     TrimmedText(raw["FileGroup"]),
 		FileMode:      TrimmedText(raw["FileMode"]),
 		Overwrite:     BoolOf(raw["Overwrite"]),
-		VMCount:       IntOf(raw["VmCount"]),
+		VMCount:       IntOf(firstValue(raw, "VmCount", "NodeCount")), // EFLO counts nodes
 		CreationTime:  ParseTime(raw["CreationTime"]),
 		CommandID:     TrimmedText(raw["CommandId"]),
 		Parameters:    TrimmedText(raw["Parameters"]),

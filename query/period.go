@@ -82,6 +82,9 @@ func (q *Querier) Period(ctx context.Context, from, to time.Time) (PeriodReport,
 // whose complete walks do not span it.
 func (r *PeriodReport) periodCoverage(cov []TargetCoverage) {
 	for _, c := range cov {
+		if c.Tracked {
+			continue // no listing, so nothing can be missing from one
+		}
 		for _, g := range c.Gaps {
 			from, to := maxTime(g.From, r.From), minTime(g.To, r.To)
 			if from.Before(to) {

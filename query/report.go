@@ -55,6 +55,10 @@ type TargetCoverage struct {
 	CoveredFrom  *time.Time `json:"covered_from"`
 	LastComplete *time.Time `json:"last_complete_walk"`
 	Gaps         []Gap      `json:"gaps"`
+	// Tracked is a source that cannot be listed (EFLO): its tasks are
+	// polled by id as they are registered, so listing coverage does not
+	// apply (no walks, no gaps); what was registered is what is archived.
+	Tracked bool `json:"tracked"`
 }
 
 // GapSeconds is the total length of the target's gaps, for the coverage
@@ -81,7 +85,8 @@ func Coverage(targets []store.Target, runs []store.Run) []TargetCoverage {
 	}
 	out := make([]TargetCoverage, 0, len(targets))
 	for _, t := range targets {
-		c := TargetCoverage{Target: t, Account: t.Account, Region: t.Region, Source: string(t.Source), Gaps: []Gap{}}
+		c := TargetCoverage{Target: t, Account: t.Account, Region: t.Region, Source: string(t.Source), Gaps: []Gap{},
+			Tracked: model.IsTracked(t.Source)}
 		var prev *store.Run
 		for i := range byTarget[t.ID] {
 			r := byTarget[t.ID][i]
@@ -89,7 +94,7 @@ func Coverage(targets []store.Target, runs []store.Run) []TargetCoverage {
 			if r.Outcome == model.RunFailed {
 				c.FailedRuns++
 			}
-			if !r.CompleteWalk {
+			if !r.CompleteWalk || c.Tracked {
 				continue
 			}
 			c.CompleteWalks++

@@ -18,6 +18,12 @@ type InstanceStatus struct {
 	Since      time.Time    `json:"since"`
 	ErrorCode  string       `json:"error_code"`
 	ErrorInfo  string       `json:"error_info"`
+	// A command instance's latest run by then (absent for file sends):
+	// its number, exit code, output SHA-256 and the bytes cut from it.
+	Repeats      *int64 `json:"repeats,omitempty"`
+	ExitCode     *int64 `json:"exit_code,omitempty"`
+	OutputSHA256 string `json:"output_sha256,omitempty"`
+	Dropped      *int64 `json:"dropped,omitempty"`
 }
 
 // Status is an invocation's status at a point in time.
@@ -96,6 +102,8 @@ func StatusAt(events []store.StoredEvent, at time.Time, knownAt *time.Time) (st 
 		if in.Status != model.StatusPending && in.Status != model.StatusRunning {
 			in.ErrorCode, in.ErrorInfo = details[in.InstanceID].ErrorCode, details[in.InstanceID].ErrorInfo
 		}
+		d := details[in.InstanceID]
+		in.Repeats, in.ExitCode, in.OutputSHA256, in.Dropped = d.Repeats, d.ExitCode, d.OutputSHA256, d.Dropped
 		st.Instances = append(st.Instances, *in)
 		list = append(list, in.Status)
 	}

@@ -95,3 +95,26 @@ func TestCoverageGaps(t *testing.T) {
 		t.Fatalf("gaps %+v", cov[0].Gaps)
 	}
 }
+
+// A tracked source (EFLO) is polled by id, never listed: listing coverage
+// does not apply to it, so it has neither gaps nor a partial period, even
+// with runs that, for a listed source, would leave a gap.
+func TestCoverageOfTrackedTargets(t *testing.T) {
+	t.Parallel()
+	p := func(m int) *time.Time { v := ts(m); return &v }
+	targets := []store.Target{{ID: 1, Region: "cn-wulanchabu", Source: model.SourceEFLOCommands},
+		{ID: 2, Region: "cn-wulanchabu", Source: model.SourceCommands}}
+	var runs []store.Run
+	for _, id := range []int64{1, 2} {
+		runs = append(runs,
+			store.Run{TargetID: id, StartedAt: ts(0), FinishedAt: p(1), Outcome: "ok", CompleteWalk: true, OldestListed: p(-5)},
+			store.Run{TargetID: id, StartedAt: ts(600), FinishedAt: p(601), Outcome: "ok", CompleteWalk: true, OldestListed: p(100)})
+	}
+	cov := query.Coverage(targets, runs)
+	if !cov[0].Tracked || len(cov[0].Gaps) != 0 || cov[0].CompleteWalks != 0 || cov[0].Runs != 2 {
+		t.Errorf("tracked target: %+v", cov[0])
+	}
+	if cov[1].Tracked || len(cov[1].Gaps) != 1 {
+		t.Errorf("listed target: %+v", cov[1])
+	}
+}

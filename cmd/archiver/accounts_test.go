@@ -125,3 +125,40 @@ func TestAccountsConfigValidation(t *testing.T) {
 		})
 	}
 }
+
+// The README's complete config file loads and validates as it is printed,
+// with every source it names.
+func TestREADMEConfigExample(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, ok := strings.Cut(string(b), "```yaml\n# archiver.yaml")
+	block = "# archiver.yaml" + block
+	block, _, closed := strings.Cut(block, "```")
+	if !ok || !closed {
+		t.Fatal("the README has no complete config example")
+	}
+	path := filepath.Join(t.TempDir(), "archiver.yaml")
+	if err := os.WriteFile(path, []byte(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := defaultConfig()
+	if err := c.loadFile(path); err != nil {
+		t.Fatalf("the README's config: %v", err)
+	}
+	if err := c.Validate(true); err != nil {
+		t.Fatalf("the README's config: %v", err)
+	}
+	sources := map[string]bool{}
+	for _, a := range c.Accounts {
+		for _, s := range a.Sources {
+			sources[s] = true
+		}
+	}
+	if len(c.Accounts) != 3 || len(sources) != 4 {
+		t.Errorf("the README's config has %d accounts and sources %v; it shows three accounts and all four sources",
+			len(c.Accounts), sources)
+	}
+}

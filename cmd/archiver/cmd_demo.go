@@ -13,6 +13,8 @@ import (
 	"github.com/cloudassistant/sendfile-archive/cloudsim"
 	"github.com/cloudassistant/sendfile-archive/harness"
 	"github.com/cloudassistant/sendfile-archive/ingest"
+	"github.com/cloudassistant/sendfile-archive/ingest/source"
+	"github.com/cloudassistant/sendfile-archive/model"
 	"github.com/cloudassistant/sendfile-archive/query"
 	"github.com/cloudassistant/sendfile-archive/store"
 	"github.com/cloudassistant/sendfile-archive/store/pgserver"
@@ -50,23 +52,31 @@ func (a *app) demo(ctx context.Context, o demoOptions) error {
 		return err
 	}
 	defer stop()
-	sim, err := cloudsim.New(cloudsim.Config{Seed: o.seed, Quirks: true})
+	accounts, err := demoAccounts(o.seed)
 	if err != nil {
 		return err
 	}
-	cloud, err := harness.Serve(sim)
+	sims := make([]*cloudsim.Sim, len(accounts))
+	for i, acct := range accounts {
+		sims[i] = acct.sim
+	}
+	cloud, err := harness.Serve(sims...)
 	if err != nil {
 		return err
 	}
 	defer cloud.Close()
-	runner, err := cloud.Runner(sim, st)
+	runner, err := cloud.Runner(sims[0], st)
 	if err != nil {
 		return err
 	}
-	if err := a.demoSimulate(ctx, sim, runner, o); err != nil {
+	for _, acct := range accounts {
+		runner.Accounts = append(runner.Accounts, ingest.Account{Name: acct.name, Regions: acct.sim.Config().Regions,
+			Sources: demoSources, Role: acct.role})
+	}
+	if err := a.demoSimulate(ctx, accounts, runner, o); err != nil {
 		return err
 	}
-	ok, err := a.demoAnswers(ctx, st, sim, o)
+	ok, err := a.demoAnswers(ctx, st, accounts, o)
 	if err != nil {
 		return err
 	}
@@ -76,6 +86,34 @@ func (a *app) demo(ctx context.Context, o demoOptions) error {
 		return errors.New("demo: the archive disagreed with the ground truth; this is a bug, please report it")
 	}
 	return nil
+}
+
+// demoSources are what the demo archives: the listed ECS sources.
+var demoSources = []model.SourceID{model.SourceSendFileResults, model.SourceCommands}
+
+// demoAccount is one simulated account: its own fleet and ground truth.
+type demoAccount struct {
+	name string
+	sim  *cloudsim.Sim
+	role *source.Role // how the archiver reaches it; nil: its own credentials
+}
+
+// demoAccounts are the demo's two accounts: "prod", whose credentials the
+// archiver runs with, and "staging", reached by assuming a RAM role that
+// trusts prod, as a central archiver reaches its workload accounts.
+func demoAccounts(seed int64) ([]demoAccount, error) {
+	prod, err := cloudsim.New(cloudsim.Config{Seed: seed, Quirks: true, CommandsPerDay: 12})
+	if err != nil {
+		return nil, err
+	}
+	staging, err := cloudsim.New(cloudsim.Config{Seed: seed + 1, Quirks: true, SendsPerDay: 15, CommandsPerDay: 8,
+		AccessKeyID: "staging-access-key-id",
+		Roles:       []cloudsim.Role{{Name: "archiver-read", TrustedAccounts: []string{prod.Config().AccountID}}}})
+	if err != nil {
+		return nil, err
+	}
+	return []demoAccount{{name: "prod", sim: prod}, {name: "staging", sim: staging,
+		role: &source.Role{ARN: "acs:ram::" + staging.Config().AccountID + ":role/archiver-read"}}}, nil
 }
 
 // demoStore opens the given database, or a throwaway server when none is
@@ -128,49 +166,74 @@ func (a *app) demoDatabase(ctx context.Context) (*store.Store, error) {
 }
 
 // demoSimulate runs the weeks, compressed: advance the cloud, ingest, repeat.
-func (a *app) demoSimulate(ctx context.Context, sim *cloudsim.Sim, runner *ingest.Runner, o demoOptions) error {
-	cfg := sim.Config()
-	fmt.Fprintf(a.stdout, "simulating %d weeks of file sends in %s (retention %s), archiving every %s of simulated time ...\n",
-		o.weeks, cfg.Regions[0], cfg.Retention, o.poll)
+func (a *app) demoSimulate(ctx context.Context, accounts []demoAccount, runner *ingest.Runner, o demoOptions) error {
+	cfg := accounts[0].sim.Config()
+	fmt.Fprintf(a.stdout, "simulating %d weeks of file sends and commands in %d accounts (retention %s), archiving every %s of simulated time ...\n",
+		o.weeks, len(accounts), cfg.Retention, o.poll)
 	week := 7 * 24 * time.Hour
-	end := sim.Now().Add(time.Duration(o.weeks) * week)
-	for sim.Now().Before(end) {
-		sim.Advance(o.poll)
-		if _, err := runner.Once(ctx); err != nil {
-			return fmt.Errorf("demo: ingest at %s: %w", sim.Now().Format(time.RFC3339), err)
+	clock := accounts[0].sim
+	end := clock.Now().Add(time.Duration(o.weeks) * week)
+	for clock.Now().Before(end) {
+		tasks := 0
+		for _, acct := range accounts {
+			acct.sim.Advance(o.poll)
+			for _, src := range demoSources {
+				tasks += len(acct.sim.Tasks(string(src)))
+			}
 		}
-		if elapsed := sim.Now().Sub(cfg.Start); elapsed%week < o.poll {
-			fmt.Fprintf(a.stdout, "  week %2d done: %d sends created so far\n", int(elapsed/week), len(sim.Sends()))
+		if _, err := runner.Once(ctx); err != nil {
+			return fmt.Errorf("demo: ingest at %s: %w", clock.Now().Format(time.RFC3339), err)
+		}
+		if elapsed := clock.Now().Sub(cfg.Start); elapsed%week < o.poll {
+			fmt.Fprintf(a.stdout, "  week %2d done: %d sends and command tasks created so far\n", int(elapsed/week), tasks)
 		}
 	}
 	return nil
 }
 
+// demoTask is one task the cloud no longer serves.
+type demoTask struct {
+	account string
+	sim     *cloudsim.Sim
+	cloudsim.TaskRef
+}
+
 // demoAnswers shows what only the archive still knows, checked against the
 // simulator's ground truth, then verification and coverage. ok is false when
 // any answer disagreed with the truth or a chain did not verify.
-func (a *app) demoAnswers(ctx context.Context, st *store.Store, sim *cloudsim.Sim, o demoOptions) (bool, error) {
+func (a *app) demoAnswers(ctx context.Context, st *store.Store, accounts []demoAccount, o demoOptions) (bool, error) {
 	q := &query.Querier{Store: st}
-	sends := sim.Sends()
-	var evicted []cloudsim.SendTruth
-	archived := 0
-	for _, s := range sends {
-		if !sim.Listed(s.Region, s.InvokeID) {
-			evicted = append(evicted, s)
-		}
-		if _, err := q.History(ctx, s.InvokeID); err == nil {
-			archived++
+	fmt.Fprintf(a.stdout, "\nafter %d simulated weeks:\n", o.weeks)
+	var evicted []demoTask
+	for _, acct := range accounts {
+		for _, src := range demoSources {
+			tasks := acct.sim.Tasks(string(src))
+			gone, archived := 0, 0
+			for _, tk := range tasks {
+				if !acct.sim.TaskListed(tk.Source, tk.Region, tk.InvokeID) {
+					evicted = append(evicted, demoTask{acct.name, acct.sim, tk})
+					gone++
+				}
+				if _, err := q.History(ctx, tk.InvokeID); err == nil {
+					archived++
+				}
+			}
+			fmt.Fprintf(a.stdout, "  %-8s %-28s the cloud created %5d and still serves %5d; the archive holds %5d.\n",
+				acct.name, src, len(tasks), len(tasks)-gone, archived)
 		}
 	}
-	fmt.Fprintf(a.stdout, "\nafter %d simulated weeks: the cloud created %d sends and still serves %d; the archive holds %d.\n",
-		o.weeks, len(sends), len(sends)-len(evicted), archived)
-	fmt.Fprintf(a.stdout, "%d sends are gone from the cloud and answered only by the archive. A few of them:\n\n", len(evicted))
-	sort.Slice(evicted, func(i, j int) bool { return evicted[i].CreationTime.Before(evicted[j].CreationTime) })
-	matches, shown, err := a.demoSample(ctx, q, sim, evicted)
+	fmt.Fprintf(a.stdout, "%d tasks are gone from the cloud and answered only by the archive. A few of them:\n\n", len(evicted))
+	sort.SliceStable(evicted, func(i, j int) bool { return evicted[i].CreationTime.Before(evicted[j].CreationTime) })
+	matches, shown, err := a.demoSample(ctx, q, evicted)
 	if err != nil {
 		return false, err
 	}
 	fmt.Fprintf(a.stdout, "\n%d of %d sampled answers match the simulator's ground truth.\n", matches, shown)
+	return a.demoChecks(ctx, st, q, matches == shown)
+}
+
+// demoChecks prints verify's verdict and each target's coverage.
+func (a *app) demoChecks(ctx context.Context, st *store.Store, q *query.Querier, matched bool) (bool, error) {
 	rep, err := q.Verify(ctx)
 	if err != nil {
 		return false, err
@@ -191,33 +254,33 @@ func (a *app) demoAnswers(ctx context.Context, st *store.Store, sim *cloudsim.Si
 	for _, c := range query.Coverage(targets, runs) {
 		fmt.Fprintf(a.stdout, "coverage %s: %d runs, %d complete walks, %d gaps.\n", c.Target, c.Runs, c.CompleteWalks, len(c.Gaps))
 	}
-	return rep.OK() && matches == shown, nil
+	return rep.OK() && matched, nil
 }
 
-// demoSample prints up to six evicted sends' status half an hour after
+// demoSample prints up to eight evicted tasks' status half an hour after
 // creation and now, beside the truth, and counts the matches.
-func (a *app) demoSample(ctx context.Context, q *query.Querier, sim *cloudsim.Sim, evicted []cloudsim.SendTruth) (matches, shown int, err error) {
+func (a *app) demoSample(ctx context.Context, q *query.Querier, evicted []demoTask) (matches, shown int, err error) {
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "INVOKE ID\tCREATED\tAT (created + 30m)\tARCHIVE SAYS\tTRUTH\tNOW (ARCHIVE)\tTRUTH")
-	for i := 0; i < len(evicted) && shown < 6; i += max(1, len(evicted)/6) {
-		s := evicted[i]
-		at := s.CreationTime.Add(30 * time.Minute)
-		then, err := q.Status(ctx, s.InvokeID, at, nil)
+	fmt.Fprintln(tw, "ACCOUNT\tSOURCE\tINVOKE ID\tCREATED\tAT (created + 30m)\tARCHIVE SAYS\tTRUTH\tNOW (ARCHIVE)\tTRUTH")
+	for i := 0; i < len(evicted) && shown < 8; i += max(1, len(evicted)/8) {
+		tk := evicted[i]
+		at, now := tk.CreationTime.Add(30*time.Minute), tk.sim.Now()
+		then, err := q.Status(ctx, tk.InvokeID, at, nil)
 		if err != nil {
-			return matches, shown, fmt.Errorf("demo: status of %s: %w", s.InvokeID, err)
+			return matches, shown, fmt.Errorf("demo: status of %s: %w", tk.InvokeID, err)
 		}
-		now, err := q.Status(ctx, s.InvokeID, sim.Now(), nil)
+		current, err := q.Status(ctx, tk.InvokeID, now, nil)
 		if err != nil {
-			return matches, shown, fmt.Errorf("demo: status of %s: %w", s.InvokeID, err)
+			return matches, shown, fmt.Errorf("demo: status of %s: %w", tk.InvokeID, err)
 		}
-		truthThen, _, _ := sim.StatusAt(s.InvokeID, at)
-		truthNow, _, _ := sim.StatusAt(s.InvokeID, sim.Now())
-		if string(then.Status) == truthThen && string(now.Status) == truthNow {
+		truthThen, _, _ := tk.sim.TaskStatusAt(tk.Source, tk.InvokeID, at)
+		truthNow, _, _ := tk.sim.TaskStatusAt(tk.Source, tk.InvokeID, now)
+		if string(then.Status) == truthThen && string(current.Status) == truthNow {
 			matches++
 		}
 		shown++
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.InvokeID, s.CreationTime.Format(time.RFC3339),
-			at.Format(time.RFC3339), then.Status, truthThen, now.Status, truthNow)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", tk.account, tk.Source, tk.InvokeID,
+			tk.CreationTime.Format(time.RFC3339), at.Format(time.RFC3339), then.Status, truthThen, current.Status, truthNow)
 	}
 	return matches, shown, tw.Flush()
 }

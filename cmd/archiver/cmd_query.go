@@ -328,6 +328,11 @@ func (a *app) printCoverage(cov []query.TargetCoverage) {
 		if c.LastComplete != nil {
 			last = c.LastComplete.Format(time.RFC3339)
 		}
+		if c.Tracked {
+			fmt.Fprintf(a.stdout, "%s: %d runs (%d failed); coverage not applicable\n", c.Target.String(), c.Runs, c.FailedRuns)
+			fmt.Fprintln(a.stdout, "  a tracked source: tasks are polled by id once registered (archiver track), not listed")
+			continue
+		}
 		fmt.Fprintf(a.stdout, "%s: %d runs (%d complete walks, %d failed); covered from %s; last complete walk %s\n",
 			c.Target.String(), c.Runs, c.CompleteWalks, c.FailedRuns, from, last)
 		if c.CompleteWalks == 0 {

@@ -42,6 +42,9 @@ func TestParseEFLOSendFileSample(t *testing.T) {
 		t.Errorf("Content %q, hash %s, Raw %v", inv.Content, inv.Attributes.ContentSHA256, inv.Raw["Content"])
 	}
 	a := inv.Attributes
+	if a.VMCount == nil || *a.VMCount != 3 {
+		t.Errorf("vm_count %v, want NodeCount 3", a.VMCount)
+	}
 	if a.TargetDir != "/home/user" || inv.Raw["TargetDir"] != "\t/home/user" {
 		t.Errorf("TargetDir %q, Raw %q", a.TargetDir, inv.Raw["TargetDir"])
 	}
@@ -217,6 +220,10 @@ func checkEFLOTask(t *testing.T, sim *cloudsim.Sim, src string, tk cloudsim.EFLO
 	}
 	if !eqTime(inv.Attributes.CreationTime, tk.CreationTime) {
 		t.Errorf("%s: CreationTime %v (raw %q), truth %v", tk.InvokeID, inv.Attributes.CreationTime, inv.Raw["CreationTime"], tk.CreationTime)
+	}
+	// Only the send-file answer counts its nodes (NodeCount).
+	if n := inv.Attributes.VMCount; tk.Send != nil && (n == nil || *n != int64(len(members))) {
+		t.Errorf("%s: vm_count %v (NodeCount %v), the task has %d nodes", tk.InvokeID, n, inv.Raw["NodeCount"], len(members))
 	}
 	if tk.Send != nil {
 		if a := inv.Attributes; a.Overwrite == nil || *a.Overwrite != tk.Send.Overwrite || a.TargetDir != tk.Send.TargetDir {
