@@ -34,6 +34,7 @@ func (r *recorder) withRuns(ctx context.Context, b batch) (batch, error) {
 	var out []model.Invocation
 	for _, inv := range b.observed {
 		k := known[inv.InvokeID]
+		inv = withKnownOutputs(k, inv)
 		if !hasNewRun(k, inv) {
 			out = append(out, inv)
 			continue
@@ -73,6 +74,27 @@ func hasNewRun(k *model.KnownInvocation, inv model.Invocation) bool {
 		}
 	}
 	return false
+}
+
+// withKnownOutputs gives each observed instance that shows the run the
+// archive already knows the output hash the archive recorded for it: the
+// listing never carries output, and without this every later poll would
+// record the output as gone.
+func withKnownOutputs(k *model.KnownInvocation, inv model.Invocation) model.Invocation {
+	if k == nil {
+		return inv
+	}
+	out := inv
+	out.Instances = append([]model.Instance(nil), inv.Instances...)
+	for i, in := range out.Instances {
+		prev := k.Instances[in.InstanceID]
+		if prev == nil || in.OutputSHA256 != "" || prev.Details.OutputSHA256 == "" ||
+			!sameTime(prev.Details.FinishTime, in.FinishTime) || value(prev.Details.Repeats) != value(in.Repeats) {
+			continue
+		}
+		out.Instances[i].OutputSHA256 = prev.Details.OutputSHA256
+	}
+	return out
 }
 
 // withOutputs attaches to each observed instance the output of the run it

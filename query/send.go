@@ -77,6 +77,8 @@ func SendOf(k *model.KnownInvocation) Send {
 			continue // no status event yet: not counted, as at a point in time
 		}
 		is := InstanceStatus{InstanceID: id, Status: in.Status, Since: in.StatusSince}
+		// Settled: nothing of it happened after the end of the period.
+		is.setRun(in.Details, in.LastOccurredAt)
 		if in.Status != model.StatusPending && in.Status != model.StatusRunning {
 			is.ErrorCode, is.ErrorInfo = in.Details.ErrorCode, in.Details.ErrorInfo
 		}

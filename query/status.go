@@ -26,6 +26,20 @@ type InstanceStatus struct {
 	Dropped      *int64 `json:"dropped,omitempty"`
 }
 
+// setRun sets the instance's latest run from its details, as far as it had
+// happened at at: details are dated when first observed, which may be
+// after the run, so a run not started by then is left out, and a run still
+// going has no exit code or output yet.
+func (in *InstanceStatus) setRun(d model.Details, at time.Time) {
+	if d.StartTime == nil || d.StartTime.After(at) {
+		return
+	}
+	in.Repeats = d.Repeats
+	if d.FinishTime != nil && !d.FinishTime.After(at) {
+		in.ExitCode, in.OutputSHA256, in.Dropped = d.ExitCode, d.OutputSHA256, d.Dropped
+	}
+}
+
 // Status is an invocation's status at a point in time.
 type Status struct {
 	InvokeID       string           `json:"invoke_id"`
@@ -102,8 +116,7 @@ func StatusAt(events []store.StoredEvent, at time.Time, knownAt *time.Time) (st 
 		if in.Status != model.StatusPending && in.Status != model.StatusRunning {
 			in.ErrorCode, in.ErrorInfo = details[in.InstanceID].ErrorCode, details[in.InstanceID].ErrorInfo
 		}
-		d := details[in.InstanceID]
-		in.Repeats, in.ExitCode, in.OutputSHA256, in.Dropped = d.Repeats, d.ExitCode, d.OutputSHA256, d.Dropped
+		in.setRun(details[in.InstanceID], at)
 		st.Instances = append(st.Instances, *in)
 		list = append(list, in.Status)
 	}

@@ -300,7 +300,8 @@ func (s *Snapshot) SelectedSendStates(ctx context.Context, sel Selection, byDay 
 		return nil, fmt.Errorf("read the selection's sends: %w", err)
 	}
 	instances, err := s.declare(ctx, anchored+` SELECT x.target_id, x.invoke_id, x.instance_id, x.status, x.status_since,
-			x.last_occurred_at, x.creation_time, x.start_time, x.finish_time, x.error_code, x.error_info
+			x.last_occurred_at, x.creation_time, x.start_time, x.finish_time, x.error_code, x.error_info, x.stop_time,
+			x.repeats, x.exit_code, x.dropped, coalesce(x.output_sha256, '')
 		FROM anchored a JOIN archive.instances x ON x.target_id = a.target_id AND x.invoke_id = a.invoke_id
 		ORDER BY `+order+`, x.instance_id`, args...)
 	if err != nil {
@@ -369,7 +370,8 @@ func (sc *SendStateCursor) fetchInstances(ctx context.Context) error {
 		var since *time.Time
 		d := &x.in.Details
 		if err := r.Scan(&x.targetID, &x.invokeID, &x.instanceID, &x.in.Status, &since, &x.in.LastOccurredAt,
-			&d.CreationTime, &d.StartTime, &d.FinishTime, &d.ErrorCode, &d.ErrorInfo); err != nil {
+			&d.CreationTime, &d.StartTime, &d.FinishTime, &d.ErrorCode, &d.ErrorInfo, &d.StopTime, &d.Repeats, &d.ExitCode,
+			&d.Dropped, &d.OutputSHA256); err != nil {
 			return err
 		}
 		if since != nil {
@@ -379,6 +381,7 @@ func (sc *SendStateCursor) fetchInstances(ctx context.Context) error {
 		utcPtr(&d.CreationTime)
 		utcPtr(&d.StartTime)
 		utcPtr(&d.FinishTime)
+		utcPtr(&d.StopTime)
 		sc.inst = append(sc.inst, x)
 		return nil
 	})
