@@ -91,10 +91,17 @@ func (w *fullWalk) pages(ctx context.Context, sink pageSink) error {
 		return err
 	}
 	readCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	// An unbuffered channel holds the reader one page ahead (the page it
 	// fetched waits in the send); each slot of buffer adds one more.
 	ahead := make(chan fetched, w.readAhead-1)
+	defer func() {
+		// The reader stops at once when cancelled (an API call in flight
+		// is abandoned); the walk returns only after it has, so a restart
+		// never overlaps it.
+		cancel()
+		for range ahead {
+		}
+	}()
 	go func() {
 		defer close(ahead)
 		w.read(readCtx, func(f fetched) bool {

@@ -99,7 +99,7 @@ var CommandsAPI = API{Source: model.SourceCommands, Action: "DescribeInvocations
 
 // Client lists one region's records of one API through the official SDK.
 type Client struct {
-	sdk     caller
+	sdks    *sdkPool // one SDK client per call in flight
 	api     API
 	region  string
 	timeout time.Duration
@@ -122,19 +122,35 @@ func NewAPIClient(api API, region string, opts Options) (*Client, error) {
 		return nil, err
 	}
 	cfg.RegionId = tea.String(region)
-	sdk, err := ecs.NewClient(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("create ECS client for %s: %w", region, err)
+	build := func() (caller, error) {
+		sdk, err := ecs.NewClient(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("create ECS client for %s: %w", region, err)
+		}
+		return sdk, nil
 	}
-	return newClient(sdk, api, region, opts), nil
+	// The first client is built at once, so a bad configuration fails here.
+	if _, err := build(); err != nil {
+		return nil, err
+	}
+	return newPooledClient(build, api, region, opts), nil
 }
 
+// newClient builds a client whose every call goes through sdk, which must
+// be safe for concurrent calls (tests' fakes).
 func newClient(sdk caller, api API, region string, opts Options) *Client {
+	return newPooledClient(func() (caller, error) { return sdk, nil }, api, region, opts)
+}
+
+// newPooledClient builds a client that calls through SDK clients from
+// build, one per call in flight (see sdkPool).
+func newPooledClient(build func() (caller, error), api API, region string, opts Options) *Client {
 	timeout := opts.Timeout
 	if timeout == 0 {
 		timeout = 15 * time.Second
 	}
-	return &Client{sdk: sdk, api: api, region: region, timeout: timeout, retry: opts.Retry.withDefaults(), limiter: opts.Limiter}
+	return &Client{sdks: newSDKPool(build), api: api, region: region, timeout: timeout, retry: opts.Retry.withDefaults(),
+		limiter: opts.Limiter}
 }
 
 // ForSource builds the client of a listed source.
@@ -261,13 +277,19 @@ func (c *Client) do(ctx context.Context, query map[string]any) (rawBody, error) 
 		BodyType: tea.String("string"),
 	}
 	req := &openapi.OpenApiRequest{Query: openapiutil.Query(query)}
-	return callAside(ctx, c.timeout, func(rt *util.RuntimeOptions) (map[string]any, error) { return c.sdk.CallApi(params, req, rt) })
+	return callAside(ctx, c.timeout, func(slot int, rt *util.RuntimeOptions) (map[string]any, error) {
+		sdk, err := c.sdks.client(slot)
+		if err != nil {
+			return nil, err
+		}
+		return sdk.CallApi(params, req, rt)
+	})
 }
 
 // callAside runs one SDK call and reads its raw body. The SDK takes no
 // context, so the call runs aside and an expired context abandons it; the
 // call keeps its slot (see callSlots) until it has really finished.
-func callAside(ctx context.Context, timeout time.Duration, call func(*util.RuntimeOptions) (map[string]any, error)) (rawBody, error) {
+func callAside(ctx context.Context, timeout time.Duration, call func(slot int, rt *util.RuntimeOptions) (map[string]any, error)) (rawBody, error) {
 	type result struct {
 		body rawBody
 		err  error
@@ -279,7 +301,7 @@ func callAside(ctx context.Context, timeout time.Duration, call func(*util.Runti
 	done := make(chan result, 1)
 	go func() {
 		defer callSlots.release(slot)
-		resp, err := call(runtimeOptions(timeout, slot))
+		resp, err := call(slot, runtimeOptions(timeout, slot))
 		if err != nil {
 			done <- result{err: err}
 			return

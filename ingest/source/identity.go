@@ -97,8 +97,7 @@ func callSTS(ctx context.Context, opts Options, action string, query map[string]
 	if cfg.Endpoint == nil {
 		cfg.Endpoint = tea.String(stsEndpoint)
 	}
-	client, err := openapi.NewClient(cfg)
-	if err != nil {
+	if _, err := openapi.NewClient(cfg); err != nil { // a bad configuration fails here, not retried
 		return Stats{}, fmt.Errorf("create STS client: %w", err)
 	}
 	timeout := opts.Timeout
@@ -106,7 +105,13 @@ func callSTS(ctx context.Context, opts Options, action string, query map[string]
 		timeout = 15 * time.Second
 	}
 	return opts.Retry.withDefaults().do(ctx, func(ctx context.Context) error {
-		body, err := callAside(ctx, timeout, func(rt *util.RuntimeOptions) (map[string]any, error) {
+		body, err := callAside(ctx, timeout, func(_ int, rt *util.RuntimeOptions) (map[string]any, error) {
+			// A client per attempt: the SDK writes to the client it calls
+			// through, and an abandoned attempt may still be running.
+			client, err := openapi.NewClient(cfg)
+			if err != nil {
+				return nil, fmt.Errorf("create STS client: %w", err)
+			}
 			return client.CallApi(&openapi.Params{
 				Action: tea.String(action), Version: tea.String("2015-04-01"),
 				Protocol: tea.String("HTTPS"), Pathname: tea.String("/"), Method: tea.String("POST"),

@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	util "github.com/alibabacloud-go/tea-utils/v2/service"
@@ -47,4 +48,36 @@ func (s slots) release(i int) { s <- i }
 func runtimeOptions(timeout time.Duration, slot int) *util.RuntimeOptions {
 	ms := int(timeout / time.Millisecond)
 	return &util.RuntimeOptions{ReadTimeout: tea.Int(ms + slot), ConnectTimeout: tea.Int(ms), Autoretry: tea.Bool(false)}
+}
+
+// sdkPool hands each call in flight an SDK client of its own. Besides the
+// shared http.Client above, the SDK's CallApi writes to the client it is
+// called on (GetRpcHeaders clears client.Headers on every RPC call), so two
+// calls through one client race: a walk's read-ahead listing beside a
+// command's run results, or a retry beside an abandoned call still in
+// flight. A call holds its slot from start to finish, so the slot keys the
+// client; a pool holds at most one client per slot.
+type sdkPool struct {
+	build  func() (caller, error)
+	mu     sync.Mutex
+	bySlot map[int]caller
+}
+
+func newSDKPool(build func() (caller, error)) *sdkPool {
+	return &sdkPool{build: build, bySlot: map[int]caller{}}
+}
+
+// client returns slot's client, building it the first time.
+func (p *sdkPool) client(slot int) (caller, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c, ok := p.bySlot[slot]; ok {
+		return c, nil
+	}
+	c, err := p.build()
+	if err != nil {
+		return nil, err
+	}
+	p.bySlot[slot] = c
+	return c, nil
 }
