@@ -508,3 +508,42 @@ func TestTrackerLeaseHeld(t *testing.T) {
 		t.Fatalf("runs recorded: %+v %v", runs, err)
 	}
 }
+
+// Ten simulated weeks of EFLO send-file and command tasks, registered as
+// they are created and polled every six hours, with faults and the
+// documented quirks on: long after the cloud evicted them, every task's
+// point-in-time answers equal the truth.
+func TestTrackedEFLOTenWeeks(t *testing.T) {
+	t.Parallel()
+	w := newEFLOWorld(t, cloudsim.Config{Seed: 32, Quirks: true, EFLOSendsPerDay: 8, EFLOCommandsPerDay: 8,
+		NodeFleetSize: 8, Regions: []string{"cn-wulanchabu", "cn-shanghai"}})
+	faults := cloudsim.FaultPlan(0.1)
+	faults.SlowRate = 0
+	w.sim.SetFaults(faults)
+	for w.sim.Now().Before(w.sim.Config().Start.Add(10 * week)) {
+		w.cycle(t, 6*time.Hour)
+	}
+	tasks := w.sim.EFLOTasks()
+	if len(w.tracked(t)) != len(tasks) || len(tasks) < 1000 {
+		t.Fatalf("%d tasks tracked, the simulator created %d", len(w.tracked(t)), len(tasks))
+	}
+	evicted := 0
+	for _, tk := range tasks {
+		src := cloudsim.SourceEFLOCommands
+		if tk.Send != nil {
+			src = cloudsim.SourceEFLOSendFile
+		}
+		if !w.sim.TaskListed(src, tk.Region, tk.InvokeID) {
+			evicted++
+		}
+	}
+	if evicted < len(tasks)/4 {
+		t.Fatalf("only %d of %d tasks evicted: the scenario does not outlast the retention", evicted, len(tasks))
+	}
+	t.Logf("%d tasks, %d no longer served by the cloud", len(tasks), evicted)
+	checkTrackedTruth(t, w, 800)
+	rep, err := (&query.Querier{Store: w.store}).Verify(context.Background())
+	if err != nil || !rep.OK() {
+		t.Fatalf("verify: %+v %v", rep, err)
+	}
+}
