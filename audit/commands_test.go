@@ -10,38 +10,9 @@ import (
 
 	"github.com/cloudassistant/sendfile-archive/audit"
 	"github.com/cloudassistant/sendfile-archive/cloudsim"
-	"github.com/cloudassistant/sendfile-archive/harness"
-	"github.com/cloudassistant/sendfile-archive/ingest"
 	"github.com/cloudassistant/sendfile-archive/model"
 	"github.com/cloudassistant/sendfile-archive/store"
-	"github.com/cloudassistant/sendfile-archive/store/storetest"
 )
-
-// commandArchive archives six simulated days of ECS commands (some
-// periodic) beside file sends.
-func commandArchive(t *testing.T) (*store.Store, *cloudsim.Sim) {
-	t.Helper()
-	sim, err := cloudsim.New(cloudsim.Config{Seed: 78, SendsPerDay: 10, CommandsPerDay: 30})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cloud, err := harness.Serve(sim)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cloud.Close)
-	st, _ := storetest.Open(t)
-	r, err := cloud.Runner(sim, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Accounts = []ingest.Account{{Name: "acct", Regions: sim.Config().Regions,
-		Sources: []model.SourceID{model.SourceSendFileResults, model.SourceCommands}}}
-	if err := harness.Poll(context.Background(), sim, r, 6*24*time.Hour, 8*time.Hour); err != nil {
-		t.Fatal(err)
-	}
-	return st, sim
-}
 
 // A command task's row carries its own attributes, and each instance's row
 // the latest run started by the end of the period: its number, and once it
@@ -50,7 +21,9 @@ func commandArchive(t *testing.T) (*store.Store, *cloudsim.Sim) {
 // projection or from folding its events, and the export verifies.
 func TestExportCommandColumns(t *testing.T) {
 	t.Parallel()
-	st, sim := commandArchive(t)
+	// Six days of ECS commands (some periodic) beside file sends.
+	st, _, sim := archiveOf(t, cloudsim.Config{Seed: 78, SendsPerDay: 10, CommandsPerDay: 30},
+		model.SourceSendFileResults, model.SourceCommands)
 	start := sim.Config().Start
 	for _, to := range []time.Time{start.Add(3*24*time.Hour + 7*time.Hour), sim.Now()} {
 		src := model.SourceCommands

@@ -17,6 +17,8 @@ import (
 	"github.com/cloudassistant/sendfile-archive/audit"
 	"github.com/cloudassistant/sendfile-archive/cloudsim"
 	"github.com/cloudassistant/sendfile-archive/harness"
+	"github.com/cloudassistant/sendfile-archive/ingest"
+	"github.com/cloudassistant/sendfile-archive/model"
 	"github.com/cloudassistant/sendfile-archive/query"
 	"github.com/cloudassistant/sendfile-archive/store"
 	"github.com/cloudassistant/sendfile-archive/store/storetest"
@@ -28,7 +30,14 @@ func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
 // returns it with its URL and the simulator.
 func archive(t *testing.T) (*store.Store, string, *cloudsim.Sim) {
 	t.Helper()
-	sim, err := cloudsim.New(cloudsim.Config{Seed: 77, Regions: []string{"cn-hangzhou", "cn-beijing"}, SendsPerDay: 30, Quirks: true})
+	return archiveOf(t, cloudsim.Config{Seed: 77, Regions: []string{"cn-hangzhou", "cn-beijing"}, SendsPerDay: 30, Quirks: true})
+}
+
+// archiveOf archives six simulated days of cfg's world, polled every 8
+// hours, of the given sources (none: the runner's default, file sends).
+func archiveOf(t *testing.T, cfg cloudsim.Config, sources ...model.SourceID) (*store.Store, string, *cloudsim.Sim) {
+	t.Helper()
+	sim, err := cloudsim.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,6 +50,9 @@ func archive(t *testing.T) (*store.Store, string, *cloudsim.Sim) {
 	r, err := cloud.Runner(sim, st)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(sources) > 0 {
+		r.Accounts = []ingest.Account{{Name: "acct", Regions: sim.Config().Regions, Sources: sources}}
 	}
 	if err := harness.Poll(context.Background(), sim, r, 6*24*time.Hour, 8*time.Hour); err != nil {
 		t.Fatal(err)

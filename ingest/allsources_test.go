@@ -2,7 +2,6 @@ package ingest_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -167,7 +166,6 @@ func checkOneTargetEach(t *testing.T, st *store.Store, accounts map[string]*clou
 // account's tasks of one source with its truth, in Go and in SQL.
 func checkAccountTruth(t *testing.T, w *world, account string, src model.SourceID, pairs int) {
 	t.Helper()
-	ctx := context.Background()
 	tasks := w.sim.Tasks(string(src))
 	q := &query.Querier{Store: w.store}
 	rng := rand.New(rand.NewPCG(uint64(len(tasks)), 9))
@@ -178,30 +176,8 @@ func checkAccountTruth(t *testing.T, w *world, account string, src model.SourceI
 		if at.After(now) {
 			at = now
 		}
-		wantAgg, wantInst, exists := w.sim.TaskStatusAt(string(src), tk.InvokeID, at)
-		got, err := q.Status(ctx, tk.InvokeID, at, nil)
-		switch {
-		case !exists && !errors.Is(err, store.ErrNotFound):
-			t.Errorf("%s %s at %s: the task did not exist yet, archive answered %+v, %v", account, tk.InvokeID, at, got, err)
-			continue
-		case !exists:
-			continue
-		case err != nil:
-			t.Errorf("%s %s at %s: %v", account, tk.InvokeID, at, err)
-			continue
-		}
-		compared++
-		gotInst := map[string]string{}
-		for _, in := range got.Instances {
-			gotInst[in.InstanceID] = string(in.Status)
-		}
-		if string(got.Status) != wantAgg || !reflect.DeepEqual(gotInst, wantInst) {
-			t.Errorf("%s %s %s at %s: archive says %s %v, truth is %s %v", account, src, tk.InvokeID,
-				at.Format(time.RFC3339), got.Status, gotInst, wantAgg, wantInst)
-		}
-		if sqlAgg, _ := sqlStatusAt(t, w, tk.InvokeID, at); sqlAgg != string(got.Status) {
-			t.Errorf("%s %s %s at %s: SQL says %s, Go says %s", account, src, tk.InvokeID, at.Format(time.RFC3339),
-				sqlAgg, got.Status)
+		if compareTaskAt(t, w, q, src, tk.InvokeID, at) {
+			compared++
 		}
 	}
 	if compared < pairs/2 {

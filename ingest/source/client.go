@@ -122,14 +122,21 @@ func NewAPIClient(api API, region string, opts Options) (*Client, error) {
 		return nil, err
 	}
 	cfg.RegionId = tea.String(region)
+	return pooledClient(ecs.NewClient, cfg, "ECS", api, region, opts)
+}
+
+// pooledClient builds a client that calls through SDK clients newSDK makes
+// from cfg, one per call in flight (see sdkPool). The first is made at
+// once, so a bad configuration fails here rather than on every call.
+func pooledClient[S caller](newSDK func(*openapi.Config) (S, error), cfg *openapi.Config, product string, api API,
+	region string, opts Options) (*Client, error) {
 	build := func() (caller, error) {
-		sdk, err := ecs.NewClient(cfg)
+		sdk, err := newSDK(cfg)
 		if err != nil {
-			return nil, fmt.Errorf("create ECS client for %s: %w", region, err)
+			return nil, fmt.Errorf("create %s client for %s: %w", product, region, err)
 		}
 		return sdk, nil
 	}
-	// The first client is built at once, so a bad configuration fails here.
 	if _, err := build(); err != nil {
 		return nil, err
 	}

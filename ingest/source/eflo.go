@@ -67,17 +67,11 @@ func NewTrackedClient(src model.SourceID, region string, opts Options) (*Tracked
 	if cfg.Endpoint == nil {
 		cfg.Endpoint = tea.String(efloProduct + "." + region + ".aliyuncs.com")
 	}
-	build := func() (caller, error) {
-		sdk, err := openapi.NewClient(cfg)
-		if err != nil {
-			return nil, fmt.Errorf("create EFLO client for %s: %w", region, err)
-		}
-		return sdk, nil
-	}
-	if _, err := build(); err != nil {
+	c, err := pooledClient(openapi.NewClient, cfg, "EFLO", e.api, region, opts)
+	if err != nil {
 		return nil, err
 	}
-	t := &TrackedClient{c: newPooledClient(build, e.api, region, opts), parse: e.parse, query: map[string]any{}}
+	t := &TrackedClient{c: c, parse: e.parse, query: map[string]any{}}
 	if src == model.SourceEFLOCommands {
 		// Outputs are archived once per SHA-256 like file contents; the
 		// default encoding (Base64) keeps them as the cloud gives them.
