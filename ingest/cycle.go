@@ -83,7 +83,7 @@ func (c *Cycle) Run(ctx context.Context) (store.Run, error) {
 		return store.Run{}, fmt.Errorf("%s: %w", c.Target, err)
 	}
 	rec := &recorder{store: c.Store, target: c.Target, rules: rules, run: &run, clock: c.Clock, seen: map[string]bool{},
-		hashOnly: c.HashOnlyContents, progress: c.Progress, widen: true}
+		hashOnly: c.HashOnlyContents, progress: c.Progress, widen: true, overlap: c.ReadAhead > 0}
 	if rr, ok := c.Source.(runResulter); ok && rules.Source == model.SourceCommands {
 		rec.results = rr
 	}
@@ -121,13 +121,14 @@ func (c *Cycle) walk(ctx context.Context, rec *recorder, run *store.Run) error {
 		if err != nil {
 			return err
 		}
-		if err := (&headWalk{base: walk, unfinished: unfinished, filterable: rec.rules.Unfinished}).run(ctx, rec); err != nil {
+		err = (&headWalk{base: walk, unfinished: unfinished, filterable: rec.rules.Unfinished}).run(ctx, rec)
+		if err := settled(rec, err); err != nil {
 			return err
 		}
 		run.CompleteWalk = true
 		return nil
 	}
-	if err := walk.run(ctx, rec); err != nil {
+	if err := settled(rec, walk.run(ctx, rec)); err != nil {
 		return err
 	}
 	run.CompleteWalk = true
@@ -135,6 +136,16 @@ func (c *Cycle) walk(ctx context.Context, rec *recorder, run *store.Run) error {
 		return err
 	}
 	return c.checkMisses(ctx, run, history)
+}
+
+// settled waits for the recorder's last page to commit: a walk is over only
+// once everything it listed is stored. A failed commit is the walk's error
+// unless the walk failed first.
+func settled(rec *recorder, err error) error {
+	if serr := rec.settle(); err == nil {
+		err = serr
+	}
+	return err
 }
 
 func (c *Cycle) defaults() {

@@ -10,10 +10,20 @@ import (
 	"github.com/cloudassistant/sendfile-archive/store"
 )
 
-// recorder persists what a cycle observes. Every change goes through
-// commit: one page transaction that loads the known state, diffs, appends,
-// updates the projections and records the run's progress, counting only what
-// it wrote.
+// recorder persists what a cycle observes. Every change goes through one
+// page transaction that appends the events, updates the projections and
+// records the run's progress, counting only what it wrote. Before it, the
+// page is prepared outside any transaction: its known state loaded, diffed
+// and rendered.
+//
+// With overlap, a listed page's transaction runs in the background while
+// the walk prepares the next page, so the Go side of one page and the
+// database side of the other share the machine instead of taking turns.
+// Transactions still commit one at a time, in order, so the chain and the
+// log are exactly those of a serial walk. The next page's known state is
+// loaded while the previous page's transaction is open, which is safe
+// because the two never share a send: a send is diffed once per run
+// (seen), and a page's sends are marked seen as it is prepared.
 type recorder struct {
 	store  *store.Store
 	target store.Target
@@ -30,6 +40,14 @@ type recorder struct {
 	// widen: listed pages extend the run's range of listed creation times
 	// (true for pages of the listing in its order, which coverage trusts).
 	widen bool
+	// overlap: a listed page commits in the background (see above).
+	overlap bool
+	// inflight delivers the result of the background commit, if one runs;
+	// failed keeps the first background failure: every later call returns
+	// it, so a page whose sends were marked seen but not stored can never
+	// end in a run that looks complete.
+	inflight chan error
+	failed   error
 }
 
 // batch is what one page transaction persists.
@@ -41,6 +59,9 @@ type batch struct {
 	// it took, and oversized records among those observed.
 	pages, records, oversized int
 	calls                     source.Stats
+	// oldest and newest are the listed creation times the run's range
+	// grows by when the page commits (widen).
+	oldest, newest *time.Time
 }
 
 // written is what a page transaction actually wrote.
@@ -48,8 +69,22 @@ type written struct {
 	events, expired, disagreements int
 }
 
+// prepared is a batch diffed against the known state and rendered: what its
+// page transaction writes.
+type prepared struct {
+	b       batch
+	events  []store.Rendered
+	changed []*model.KnownInvocation // projections to save
+	bodies  []body                   // file bodies and outputs to store
+	w       written
+}
+
+// body is content an event refers to by its SHA-256.
+type body struct{ sha256, content string }
+
 // called counts an API call that produced nothing to persist.
 func (r *recorder) called(st source.Stats) {
+	r.settle()
 	r.run.APICalls += st.Calls
 	r.run.Retries += st.Retries
 }
@@ -64,7 +99,7 @@ func (r *recorder) listed(ctx context.Context, page source.Page, st source.Stats
 	quiet = true
 	for _, inv := range page.Invocations {
 		if r.widen {
-			r.widenListed(inv.Attributes.CreationTime)
+			b.widen(inv.Attributes.CreationTime)
 		}
 		quiet = quiet && r.rules.FinalAggregate(inv.ReportedStatus)
 		if r.seen[inv.InvokeID] || inPage[inv.InvokeID] {
@@ -76,88 +111,140 @@ func (r *recorder) listed(ctx context.Context, page source.Page, st source.Stats
 			b.oversized++
 		}
 	}
-	w, err := r.commit(ctx, b)
-	return quiet && w.events == 0, err
+	if !r.overlap {
+		w, err := r.commit(ctx, b)
+		return quiet && w.events == 0, err
+	}
+	pr, err := r.prepare(ctx, b)
+	if err == nil {
+		err = r.settle()
+	}
+	if err != nil {
+		return false, err
+	}
+	for id := range inPage {
+		r.seen[id] = true
+	}
+	r.inflight = make(chan error, 1)
+	go func() { r.inflight <- r.write(ctx, pr) }()
+	return quiet && pr.w.events == 0, nil
 }
 
-// widenListed extends the run's range of listed creation times, which
-// coverage is computed from.
-func (r *recorder) widenListed(ct *time.Time) {
+// settle waits for the background commit, if one runs, and returns the
+// first background failure.
+func (r *recorder) settle() error {
+	if r.inflight != nil {
+		if err := <-r.inflight; err != nil && r.failed == nil {
+			r.failed = err
+		}
+		r.inflight = nil
+	}
+	return r.failed
+}
+
+// widen extends the batch's range of listed creation times.
+func (b *batch) widen(ct *time.Time) {
 	if ct == nil {
 		return
 	}
-	if r.run.OldestListed == nil || ct.Before(*r.run.OldestListed) {
-		r.run.OldestListed = ct
+	if b.oldest == nil || ct.Before(*b.oldest) {
+		b.oldest = ct
 	}
-	if r.run.NewestListed == nil || ct.After(*r.run.NewestListed) {
-		r.run.NewestListed = ct
+	if b.newest == nil || ct.After(*b.newest) {
+		b.newest = ct
 	}
 }
 
-// commit writes one batch in one page transaction. The run's counts change
-// only when the transaction commits, by what it wrote.
+// commit prepares and writes one batch, after any background commit.
 func (r *recorder) commit(ctx context.Context, b batch) (written, error) {
-	if r.results != nil && len(b.observed) > 0 {
-		var err error
-		if b, err = r.withRuns(ctx, b); err != nil {
-			return written{}, err
-		}
+	if err := r.settle(); err != nil {
+		return written{}, err
 	}
-	progress := *r.run
-	progress.APICalls += b.calls.Calls
-	progress.Retries += b.calls.Retries
-	progress.Pages += b.pages
-	progress.Records += b.records
-	progress.Oversized += b.oversized
-	var w written
-	err := r.store.WithPage(ctx, r.target.ID, r.run.ID, func(p *store.Page) error {
-		var err error
-		if w, err = persist(ctx, p, b, r.rules, !r.hashOnly); err != nil {
-			return err
-		}
-		progress.Events += w.events
-		progress.Expired += w.expired
-		progress.Disagreements += w.disagreements
-		return p.Progress(ctx, progress)
-	})
+	pr, err := r.prepare(ctx, b)
 	if err != nil {
 		return written{}, err
 	}
-	*r.run = progress
-	for _, inv := range b.observed {
+	if err := r.write(ctx, pr); err != nil {
+		return written{}, err
+	}
+	for _, inv := range pr.b.observed {
 		r.seen[inv.InvokeID] = true
 	}
-	if r.progress != nil {
-		r.progress(progress)
-	}
-	return w, nil
+	return pr.w, nil
 }
 
-// persist diffs a batch against the known state inside a page transaction
-// and writes the events, file contents, command outputs and projections.
-func persist(ctx context.Context, p *store.Page, b batch, rules model.Rules, saveContents bool) (written, error) {
-	var w written
+// prepare loads the known state of a batch's sends, completes command
+// runs, diffs and renders: everything but the writing.
+func (r *recorder) prepare(ctx context.Context, b batch) (prepared, error) {
 	ids := make([]string, 0, len(b.observed)+len(b.expired))
 	for _, inv := range b.observed {
 		ids = append(ids, inv.InvokeID)
 	}
 	ids = append(ids, b.expired...)
-	known, err := p.Known(ctx, ids)
+	known, err := r.store.Known(ctx, r.target.ID, ids)
 	if err != nil {
-		return w, err
+		return prepared{}, err
 	}
-	var events []model.Event
-	var changed []*model.KnownInvocation
-	apply := func(k *model.KnownInvocation, evs []model.Event) error {
-		before := k.Disagreements
-		if err := k.Apply(evs); err != nil {
+	if r.results != nil && len(b.observed) > 0 {
+		if b, err = r.withRuns(ctx, b, known); err != nil {
+			return prepared{}, err
+		}
+	}
+	return diffBatch(b, known, r.rules, !r.hashOnly)
+}
+
+// write runs one prepared batch's page transaction. The run's counts
+// change only when it commits, by what it wrote.
+func (r *recorder) write(ctx context.Context, pr prepared) error {
+	progress := *r.run
+	b := pr.b
+	progress.APICalls += b.calls.Calls
+	progress.Retries += b.calls.Retries
+	progress.Pages += b.pages
+	progress.Records += b.records
+	progress.Oversized += b.oversized
+	progress.Events += pr.w.events
+	progress.Expired += pr.w.expired
+	progress.Disagreements += pr.w.disagreements
+	err := r.store.WithPage(ctx, r.target.ID, r.run.ID, func(p *store.Page) error {
+		for _, c := range pr.bodies {
+			if err := p.SaveContent(ctx, c.sha256, c.content); err != nil {
+				return err
+			}
+		}
+		if err := p.AppendRendered(ctx, pr.events); err != nil {
 			return err
 		}
-		w.disagreements += int(k.Disagreements - before)
-		events = append(events, evs...)
-		changed = append(changed, k)
-		return nil
+		if err := p.SaveProjections(ctx, pr.changed); err != nil {
+			return err
+		}
+		return p.Progress(ctx, progress)
+	})
+	if err != nil {
+		return err
 	}
+	widenRange(&progress.OldestListed, b.oldest, (*time.Time).Before)
+	widenRange(&progress.NewestListed, b.newest, (*time.Time).After)
+	*r.run = progress
+	if r.progress != nil {
+		r.progress(progress)
+	}
+	return nil
+}
+
+// widenRange moves an end of the run's listed range to t when t lies
+// beyond it.
+func widenRange(end **time.Time, t *time.Time, beyond func(*time.Time, time.Time) bool) {
+	if t != nil && (*end == nil || beyond(t, **end)) {
+		*end = t
+	}
+}
+
+// diffBatch diffs a batch against the known state of its sends (which it
+// updates) and renders the events: a pure function of its input.
+func diffBatch(b batch, known map[string]*model.KnownInvocation, rules model.Rules, saveContents bool) (prepared, error) {
+	pr := prepared{b: b}
+	var events []model.Event
 	// A task observed more than once in the page (a repeating command's
 	// runs) is one observation for the fold: its parts are applied as they
 	// are diffed and counted once at the end.
@@ -166,7 +253,7 @@ func persist(ctx context.Context, p *store.Page, b batch, rules model.Rules, sav
 		k := known[inv.InvokeID]
 		evs, err := diff.InvocationWith(rules, k, inv, b.at)
 		if err != nil {
-			return w, err
+			return pr, err
 		}
 		if len(evs) == 0 {
 			continue
@@ -176,24 +263,36 @@ func persist(ctx context.Context, p *store.Page, b batch, rules model.Rules, sav
 			known[inv.InvokeID] = k
 		}
 		if saveContents {
-			if err := saveBodies(ctx, p, k, inv); err != nil {
-				return w, err
-			}
+			pr.bodies = appendBodies(pr.bodies, k, inv)
 		}
 		if err := k.ApplyEvents(evs); err != nil {
-			return w, err
+			return pr, err
 		}
 		if parts[k] == nil {
-			changed = append(changed, k)
+			pr.changed = append(pr.changed, k)
 		}
 		parts[k] = append(parts[k], evs...)
 		events = append(events, evs...)
 	}
-	for _, k := range changed {
+	for _, k := range pr.changed {
 		before := k.Disagreements
 		k.CountObservation(parts[k])
-		w.disagreements += int(k.Disagreements - before)
+		pr.w.disagreements += int(k.Disagreements - before)
 	}
+	expired, err := expire(&pr, known, b)
+	if err != nil {
+		return pr, err
+	}
+	events = append(events, expired...)
+	pr.w.events = len(events)
+	pr.events, err = store.Render(events)
+	return pr, err
+}
+
+// expire records the batch's confirmed expiries of sends the archive knows
+// and has not seen expire yet.
+func expire(pr *prepared, known map[string]*model.KnownInvocation, b batch) ([]model.Event, error) {
+	var events []model.Event
 	for _, id := range b.expired {
 		k := known[id]
 		if k == nil || k.ExpiredAt != nil {
@@ -201,18 +300,18 @@ func persist(ctx context.Context, p *store.Page, b batch, rules model.Rules, sav
 		}
 		ev, err := diff.Expired(k, b.at)
 		if err != nil {
-			return w, err
+			return nil, err
 		}
-		if err := apply(k, []model.Event{ev}); err != nil {
-			return w, err
+		before := k.Disagreements
+		if err := k.Apply([]model.Event{ev}); err != nil {
+			return nil, err
 		}
-		w.expired++
+		pr.w.disagreements += int(k.Disagreements - before)
+		events = append(events, ev)
+		pr.changed = append(pr.changed, k)
+		pr.w.expired++
 	}
-	if err := p.Append(ctx, events); err != nil {
-		return w, err
-	}
-	w.events = len(events)
-	return w, p.SaveProjections(ctx, changed)
+	return events, nil
 }
 
 // observedAt dates a response by the source's clock when it says, else ours.
@@ -223,14 +322,12 @@ func (r *recorder) observedAt(page source.Page) time.Time {
 	return r.clock().UTC()
 }
 
-// saveBodies stores what an observation carries that events keep only by
+// appendBodies adds what an observation carries that events keep only by
 // hash: the file body or script, and each command run's output, once per
-// SHA-256.
-func saveBodies(ctx context.Context, p *store.Page, k *model.KnownInvocation, inv model.Invocation) error {
+// SHA-256 (the page stores each once).
+func appendBodies(bodies []body, k *model.KnownInvocation, inv model.Invocation) []body {
 	if k.Attributes.ContentSHA256 != inv.Attributes.ContentSHA256 {
-		if err := p.SaveContent(ctx, inv.Attributes.ContentSHA256, inv.Content); err != nil {
-			return err
-		}
+		bodies = append(bodies, body{inv.Attributes.ContentSHA256, inv.Content})
 	}
 	for _, in := range inv.Instances {
 		if in.OutputSHA256 == "" {
@@ -239,9 +336,7 @@ func saveBodies(ctx context.Context, p *store.Page, k *model.KnownInvocation, in
 		if prev := k.Instances[in.InstanceID]; prev != nil && prev.Details.OutputSHA256 == in.OutputSHA256 {
 			continue
 		}
-		if err := p.SaveContent(ctx, in.OutputSHA256, in.Output); err != nil {
-			return err
-		}
+		bodies = append(bodies, body{in.OutputSHA256, in.Output})
 	}
-	return nil
+	return bodies
 }

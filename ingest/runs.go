@@ -22,15 +22,7 @@ type runResulter interface {
 // missed between two polls becomes an observation of its own (Running at its
 // start, Scheduled again at its finish), so each run is in the log and the
 // status at any instant is exact. Tasks with nothing new cost no call.
-func (r *recorder) withRuns(ctx context.Context, b batch) (batch, error) {
-	ids := make([]string, 0, len(b.observed))
-	for _, inv := range b.observed {
-		ids = append(ids, inv.InvokeID)
-	}
-	known, err := r.store.Known(ctx, r.target.ID, ids)
-	if err != nil {
-		return b, err
-	}
+func (r *recorder) withRuns(ctx context.Context, b batch, known map[string]*model.KnownInvocation) (batch, error) {
 	var out []model.Invocation
 	for _, inv := range b.observed {
 		k := known[inv.InvokeID]

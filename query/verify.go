@@ -114,6 +114,23 @@ func verifyChains(ctx context.Context, s *store.Snapshot, heads []store.ChainHea
 	}
 	checkHeads(chains, heads, rep)
 	checkOrphans(chains, order, heads, rep)
+	return checkRuns(ctx, s, rep)
+}
+
+// checkRuns reports, by its first event, each run id that events name but
+// no run row holds. No foreign key guards events.run_id (migration 19: the
+// runs of a target with events refuse deletion instead).
+func checkRuns(ctx context.Context, s *store.Snapshot, rep *VerifyReport) error {
+	runless, err := s.EventsOfNoRun(ctx)
+	if err != nil {
+		return err
+	}
+	for _, e := range runless {
+		rep.Problems = append(rep.Problems, Problem{TargetID: e.TargetID, EventID: e.ID, Position: e.ChainPosition,
+			InvokeID: e.InvokeID, Seq: e.Seq, Reason: fmt.Sprintf(
+				"its run_id %d names no ingest run, nor does any later event naming that run: the run was deleted, or the event was inserted under one that does not exist",
+				e.RunID)})
+	}
 	return nil
 }
 

@@ -33,9 +33,17 @@ func queueIntervals(b *pgx.Batch, targetID int64, known []*model.KnownInvocation
 	if len(ids) == 0 {
 		return 0
 	}
+	// This statement joins arrays whose length varies page by page with a
+	// table that grows. A generic plan (what a cached prepared statement
+	// settles on after five runs) is made for some length and the table's
+	// size at that moment: one made while the archive was small scanned the
+	// whole interval table, and kept that (400 ms a page) as the table grew.
+	// Its custom plans cost a fraction of a millisecond and follow the data.
+	// (The upserts' plans have no choice to make: their generic plans stay.)
 	// "invoke_id = ANY" bounds the rows joined by the page's sends whatever
 	// plan the statistics of a young archive lead to (without it, a nested
 	// loop over the whole table was chosen, and cost 100 ms a page).
+	b.Queue(`SET LOCAL plan_cache_mode = force_custom_plan`)
 	b.Queue(`UPDATE archive.instance_intervals i SET valid_to = u.valid_to
 		FROM unnest($2::text[], $3::text[], $4::timestamptz[]) AS u (invoke_id, instance_id, valid_to)
 		WHERE i.invoke_id = ANY ($2) AND i.target_id = $1 AND i.valid_to IS NULL

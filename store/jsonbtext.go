@@ -22,6 +22,15 @@ func JSONBText(raw []byte) ([]byte, error) {
 	if raw == nil {
 		return nil, nil
 	}
+	if out, ok := fastJSONB(raw); ok {
+		return out, nil
+	}
+	return generalJSONB(raw)
+}
+
+// generalJSONB is JSONBText for any document: decoded with encoding/json,
+// as PostgreSQL would parse it, then printed.
+func generalJSONB(raw []byte) ([]byte, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any

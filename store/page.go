@@ -82,11 +82,48 @@ func (p *Page) Known(ctx context.Context, invokeIDs []string) (map[string]*model
 	return loadKnown(ctx, p.tx, p.targetID, invokeIDs)
 }
 
-// Append hashes the events onto the target's chain and writes them with
-// COPY. Each row is rendered and hashed as COPY asks for it (pgx encodes
-// rows in a goroutine of its own while the connection sends), so the Go
-// side of an append overlaps the server's side instead of preceding it.
+// Rendered is an event with its documents in jsonb's text form, the bytes
+// the chain hashes. Rendering is the costly part of an append that does not
+// depend on the chain, so a caller can do it ahead, beside the previous
+// page's transaction (Render), and append what it rendered
+// (AppendRendered).
+type Rendered struct {
+	Event           *model.Event
+	detail, payload []byte
+}
+
+// Render prepares events for AppendRendered.
+func Render(events []model.Event) ([]Rendered, error) {
+	out := make([]Rendered, len(events))
+	for i := range events {
+		e := &events[i]
+		detail, err := JSONBText(e.Detail)
+		if err != nil {
+			return nil, fmt.Errorf("event %s/%d detail: %w", e.InvokeID, e.Seq, err)
+		}
+		payload, err := JSONBText(e.Payload)
+		if err != nil {
+			return nil, fmt.Errorf("event %s/%d payload: %w", e.InvokeID, e.Seq, err)
+		}
+		out[i] = Rendered{Event: e, detail: detail, payload: payload}
+	}
+	return out, nil
+}
+
+// Append renders the events and appends them (AppendRendered).
 func (p *Page) Append(ctx context.Context, events []model.Event) error {
+	rendered, err := Render(events)
+	if err != nil {
+		return err
+	}
+	return p.AppendRendered(ctx, rendered)
+}
+
+// AppendRendered hashes the events onto the target's chain and writes them
+// with COPY. Each row is hashed as COPY asks for it (pgx encodes rows in a
+// goroutine of its own while the connection sends), so the Go side of an
+// append overlaps the server's side instead of preceding it.
+func (p *Page) AppendRendered(ctx context.Context, events []Rendered) error {
 	if len(events) == 0 {
 		return nil
 	}
@@ -97,10 +134,7 @@ func (p *Page) Append(ctx context.Context, events []model.Event) error {
 		if i == len(events) {
 			return nil, nil
 		}
-		row, hash, err := p.eventRow(&events[i], head, length+1)
-		if err != nil {
-			return nil, err
-		}
+		row, hash := p.eventRow(&events[i], head, length+1)
 		head, length, i = hash, length+1, i+1
 		return row, nil
 	}
@@ -116,36 +150,30 @@ func (p *Page) Append(ctx context.Context, events []model.Event) error {
 	return nil
 }
 
-// eventCopyColumns are the columns Append writes, in eventRow's order.
+// eventCopyColumns are the columns AppendRendered writes, in eventRow's
+// order.
 var eventCopyColumns = []string{
 	"target_id", "invoke_id", "instance_id", "seq", "type", "from_status", "to_status",
 	"occurred_at", "recorded_at", "evidence", "run_id", "detail", "payload", "prev_hash", "hash", "chain_position",
 }
 
-// eventRow renders e as the row that follows prev at chain position pos,
-// and returns it with its hash.
-func (p *Page) eventRow(e *model.Event, prev []byte, pos int64) ([]any, []byte, error) {
-	// The chain hashes the JSON exactly as jsonb prints it back, so
-	// verify can hash what it reads without re-encoding anything.
-	detail, err := JSONBText(e.Detail)
-	if err != nil {
-		return nil, nil, fmt.Errorf("event %s/%d detail: %w", e.InvokeID, e.Seq, err)
-	}
-	payload, err := JSONBText(e.Payload)
-	if err != nil {
-		return nil, nil, fmt.Errorf("event %s/%d payload: %w", e.InvokeID, e.Seq, err)
-	}
+// eventRow renders r as the row that follows prev at chain position pos,
+// and returns it with its hash. The chain hashes the JSON exactly as jsonb
+// prints it back, so verify can hash what it reads without re-encoding
+// anything.
+func (p *Page) eventRow(r *Rendered, prev []byte, pos int64) ([]any, []byte) {
+	e := r.Event
 	occurred := e.OccurredAt.UTC().Truncate(time.Microsecond)
 	hash := EventHash(prev, ChainFields{
 		TargetID: p.targetID, InvokeID: e.InvokeID, InstanceID: e.InstanceID, Seq: e.Seq, Type: string(e.Type),
 		FromStatus: string(e.FromStatus), ToStatus: string(e.ToStatus), OccurredAt: occurred, RecordedAt: p.recordedAt,
-		Evidence: string(e.Evidence), RunID: p.runID, Detail: detail, Payload: payload,
+		Evidence: string(e.Evidence), RunID: p.runID, Detail: r.detail, Payload: r.payload,
 	})
 	return []any{
 		p.targetID, e.InvokeID, nullable(e.InstanceID), e.Seq, string(e.Type), nullable(string(e.FromStatus)),
-		nullable(string(e.ToStatus)), occurred, p.recordedAt, string(e.Evidence), nullableID(p.runID), jsonValue(detail),
-		jsonValue(payload), prev, hash, pos,
-	}, hash, nil
+		nullable(string(e.ToStatus)), occurred, p.recordedAt, string(e.Evidence), nullableID(p.runID), jsonValue(r.detail),
+		jsonValue(r.payload), prev, hash, pos,
+	}, hash
 }
 
 // SaveContent stores a file body (or a command's output) once per SHA-256.

@@ -45,8 +45,12 @@ func loadKnown(ctx context.Context, db DBTX, targetID int64, invokeIDs []string)
 	if len(invokeIDs) == 0 {
 		return out, nil
 	}
-	rows, err := db.Query(ctx, `SELECT `+knownColumns+` FROM archive.invocations i
-		WHERE i.target_id = $1 AND i.invoke_id = ANY ($2)`, targetID, invokeIDs)
+	// Planned afresh each time (an unnamed statement): a plan cached while
+	// the archive was young scans the whole table for every page (8 ms a
+	// page after 1,500 sends, and growing until the next ANALYZE).
+	rows, err := db.Query(ctx, `SELECT `+knownColumns+` FROM unnest($2::text[]) AS u (invoke_id)
+		JOIN archive.invocations i ON i.invoke_id = u.invoke_id AND i.target_id = $1`,
+		pgx.QueryExecModeExec, targetID, invokeIDs)
 	if err != nil {
 		return nil, fmt.Errorf("load known state: %w", interpretError(err))
 	}
@@ -141,13 +145,6 @@ func saveProjections(ctx context.Context, db DBTX, targetID int64, known []*mode
 		return err
 	}
 	batch := &pgx.Batch{}
-	// The statements below take arrays whose length varies page by page. A
-	// generic plan (what a cached prepared statement settles on after five
-	// runs) is made for some length and the table's size at that moment: one
-	// made while the archive was small joins by scanning the whole interval
-	// table, and kept that (400 ms a page) as the table grew. Custom plans
-	// cost a fraction of a millisecond and follow the data.
-	batch.Queue(`SET LOCAL plan_cache_mode = force_custom_plan`)
 	batch.Queue(upsertInvocations, append([]any{targetID}, inv...)...)
 	if ins := instanceArrays(known); len(ins) > 0 {
 		batch.Queue(upsertInstances, append([]any{targetID}, ins...)...)

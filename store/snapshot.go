@@ -328,3 +328,34 @@ func (s *Snapshot) EventAt(ctx context.Context, targetID, position int64) (Store
 	}
 	return e, nil
 }
+
+// RunlessEvent is the first event, in chain order, that names an ingest
+// run no longer on record.
+type RunlessEvent struct {
+	ID, TargetID, ChainPosition, RunID int64
+	InvokeID                           string
+	Seq                                int64
+}
+
+// EventsOfNoRun returns, for each run id that events name but
+// archive.ingest_runs does not hold, the first such event. No foreign key
+// guards events.run_id (migration 19: the runs of a target with events
+// refuse deletion instead), so this is where one shows.
+func (s *Snapshot) EventsOfNoRun(ctx context.Context) ([]RunlessEvent, error) {
+	rows, err := s.tx.Query(ctx, `SELECT DISTINCT ON (e.run_id) e.id, e.target_id, e.chain_position, e.run_id, e.invoke_id, e.seq
+		FROM archive.events e
+		WHERE e.run_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM archive.ingest_runs r WHERE r.id = e.run_id)
+		ORDER BY e.run_id, e.target_id, e.chain_position`)
+	if err != nil {
+		return nil, fmt.Errorf("find events of no run: %w", interpretError(err))
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (RunlessEvent, error) {
+		var e RunlessEvent
+		err := r.Scan(&e.ID, &e.TargetID, &e.ChainPosition, &e.RunID, &e.InvokeID, &e.Seq)
+		return e, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find events of no run: %w", interpretError(err))
+	}
+	return out, nil
+}

@@ -51,8 +51,9 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, errors.New("parse database URL: not a valid PostgreSQL connection string")
 	}
 	if !strings.Contains(url, "pool_max_conns") {
-		// pgx's default (4 on two cores) serves two targets at once: a
-		// target walking holds its lease's connection and one for its pages.
+		// pgx's default (4 on two cores) serves one target at a time: a
+		// target walking holds its lease's connection, one for its page
+		// transactions and one for reading the next page's known state.
 		cfg.MaxConns = max(cfg.MaxConns, defaultMaxConns)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
@@ -67,12 +68,13 @@ func Open(ctx context.Context, url string) (*Store, error) {
 }
 
 // defaultMaxConns is the pool's size unless the URL sets pool_max_conns.
-const defaultMaxConns = 12
+const defaultMaxConns = 16
 
 // ConcurrentWalks is how many targets can walk at once without waiting for
-// a connection: each holds two (its lease, and its page transactions), and
-// one is kept for everything else.
-func (s *Store) ConcurrentWalks() int { return max(1, (int(s.pool.Config().MaxConns)-1)/2) }
+// a connection: each holds up to three (its lease, the transaction of one
+// page and the known-state read of the next), and one is kept for
+// everything else.
+func (s *Store) ConcurrentWalks() int { return max(1, (int(s.pool.Config().MaxConns)-1)/3) }
 
 // Pool returns the underlying pool, for tests and tools that inspect the
 // database directly. The archive itself never uses it outside this package.
