@@ -64,10 +64,14 @@ func TestDaemonSurvivesDroppedConnections(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	cfg := cloudsim.Config{Seed: 52, SendsPerDay: 100}
-	c := newCloud(t, withLatency(cfg, 10*time.Millisecond))
+	c := newCloud(t, withLatency(cfg, 25*time.Millisecond))
 	c.sim.Advance(10 * 24 * time.Hour)
 	url := storetest.URL(t)
-	ch := start(t, url, c, "run", "--schedule", "@every 2s", "--listen", "127.0.0.1:0")
+	// Every cycle walks all 20 pages (at least half a second at this
+	// latency), so a drop 150 ms into a cycle lands inside it: a head walk
+	// of one quiet page is over before that.
+	ch := startEnv(t, url, c, []string{"ARCHIVER_RECONCILE_EVERY=0"}, "run", "--schedule", "@every 2s",
+		"--listen", "127.0.0.1:0")
 
 	admin, err := pgx.Connect(ctx, url)
 	if err != nil {
