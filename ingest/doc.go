@@ -7,4 +7,11 @@
 // nothing and duplicates nothing: each page commits atomically, and re-running
 // the cycle diffs against what was committed, so it appends exactly the
 // events an uninterrupted run would have.
+//
+// Three things overlap so a walk goes at the pace of its slowest part: the
+// next page is fetched while the current one is stored (read-ahead), the
+// next page is diffed while the current page's transaction commits (the
+// recorder), and targets of different accounts and regions walk at once
+// (the runner). Page transactions still commit one at a time, in the
+// walk's order.
 package ingest

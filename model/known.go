@@ -25,6 +25,11 @@ type KnownInvocation struct {
 	// was last cleared, in order: what the store turns into validity
 	// intervals. The caller that persists them clears it.
 	Changes []InstanceChange
+	// FirstOccurredAt is the valid time of the invocation's first event
+	// (seq 1) when that event was folded into this state: then Changes
+	// hold its whole history. It is not stored: a state loaded from the
+	// projections has none.
+	FirstOccurredAt *time.Time
 }
 
 // KnownInstance is the known state of one instance of an invocation.
@@ -109,6 +114,10 @@ func (k *KnownInvocation) apply(e Event) error {
 		return fmt.Errorf("sequence gap: have %d, got %d", k.LastSeq, e.Seq)
 	}
 	k.LastSeq = e.Seq
+	if e.Seq == 1 {
+		first := e.OccurredAt
+		k.FirstOccurredAt = &first
+	}
 	if e.InstanceID == "" {
 		return k.applyInvocation(e)
 	}

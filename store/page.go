@@ -17,6 +17,7 @@ import (
 type Page struct {
 	tx         pgx.Tx
 	targetID   int64
+	aggregate  aggregateRule // the target source's rule, for the intervals of new sends
 	runID      int64
 	recordedAt time.Time
 	head       []byte
@@ -34,11 +35,13 @@ type Page struct {
 func (s *Store) WithPage(ctx context.Context, targetID, runID int64, fn func(p *Page) error) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		p := &Page{tx: tx, targetID: targetID, runID: runID}
-		err := tx.QueryRow(ctx, `SELECT chain_head, chain_length, clock_timestamp() FROM archive.targets WHERE id = $1 FOR UPDATE`,
-			targetID).Scan(&p.head, &p.length, &p.recordedAt)
+		var source string
+		err := tx.QueryRow(ctx, `SELECT chain_head, chain_length, clock_timestamp(), source FROM archive.targets
+			WHERE id = $1 FOR UPDATE`, targetID).Scan(&p.head, &p.length, &p.recordedAt, &source)
 		if err != nil {
 			return fmt.Errorf("lock target %d: %w", targetID, interpretError(err))
 		}
+		p.aggregate = aggregateOf(source)
 		// Transaction time comes from the database clock, one value per page,
 		// so every archiver replica agrees on it.
 		p.recordedAt = p.recordedAt.UTC().Truncate(time.Microsecond)
@@ -194,7 +197,7 @@ func (p *Page) SaveContent(_ context.Context, sha256Hex, content string) error {
 
 // SaveProjections writes the current state of the given invocations.
 func (p *Page) SaveProjections(ctx context.Context, known []*model.KnownInvocation) error {
-	return saveProjections(ctx, p.tx, p.targetID, known)
+	return saveProjections(ctx, p.tx, p.targetID, known, p.aggregate)
 }
 
 // Progress records the run's counts so far inside the page transaction, so a

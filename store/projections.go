@@ -135,26 +135,52 @@ func utcPtr(t **time.Time) {
 // intervals in one round trip: one statement per table over arrays (unnest),
 // not one per row, so a page costs a handful of statements however many
 // sends and instances it holds.
-func saveProjections(ctx context.Context, db DBTX, targetID int64, known []*model.KnownInvocation) error {
+func saveProjections(ctx context.Context, db DBTX, targetID int64, known []*model.KnownInvocation,
+	aggregate aggregateRule) error {
 	known = lastOfEach(known)
 	if len(known) == 0 {
 		return nil
 	}
-	inv, err := invocationArrays(known)
-	if err != nil {
-		return err
-	}
 	batch := &pgx.Batch{}
-	batch.Queue(upsertInvocations, append([]any{targetID}, inv...)...)
-	if ins := instanceArrays(known); len(ins) > 0 {
-		batch.Queue(upsertInstances, append([]any{targetID}, ins...)...)
+	// A send whose first event was folded here (new to the archive, or
+	// rebuilt) has no rows yet: a plain insert saves the conflict check
+	// of every row, a backfill's every row.
+	fresh, stored := splitFresh(known)
+	for _, q := range []struct {
+		known                  []*model.KnownInvocation
+		invocations, instances string
+	}{{fresh, insertInvocations, insertInstances}, {stored, upsertInvocations, upsertInstances}} {
+		if len(q.known) == 0 {
+			continue
+		}
+		inv, err := invocationArrays(q.known)
+		if err != nil {
+			return err
+		}
+		batch.Queue(q.invocations, append([]any{targetID}, inv...)...)
+		if ins := instanceArrays(q.known); len(ins) > 0 {
+			batch.Queue(q.instances, append([]any{targetID}, ins...)...)
+		}
 	}
-	sends := queueIntervals(batch, targetID, known)
+	sends := queueIntervals(batch, targetID, known, aggregate)
 	if err := db.SendBatch(ctx, batch).Close(); err != nil {
 		return fmt.Errorf("save projections of %d invocations (status intervals of %d): %w", len(known), sends,
 			interpretError(err))
 	}
 	return nil
+}
+
+// splitFresh separates the invocations whose first event was folded in
+// memory (FirstOccurredAt) from those loaded from the projections.
+func splitFresh(known []*model.KnownInvocation) (fresh, stored []*model.KnownInvocation) {
+	for _, k := range known {
+		if k.FirstOccurredAt != nil {
+			fresh = append(fresh, k)
+		} else {
+			stored = append(stored, k)
+		}
+	}
+	return fresh, stored
 }
 
 // lastOfEach drops all but the last of invocations listed more than once,
@@ -176,7 +202,7 @@ func lastOfEach(known []*model.KnownInvocation) []*model.KnownInvocation {
 	return out
 }
 
-const upsertInvocations = `
+const insertInvocations = `
 	INSERT INTO archive.invocations (target_id, invoke_id, name, description, content_sha256, content_type,
 		target_dir, file_owner, file_group, file_mode, overwrite, vm_count, creation_time, tags,
 		reported_status, derived_status, disagreements, expired_at, last_seq, last_occurred_at,
@@ -192,7 +218,9 @@ const upsertInvocations = `
 		AS u (invoke_id, name, description, content_sha256, content_type, target_dir, file_owner, file_group,
 		file_mode, overwrite, vm_count, creation_time, tags, reported_status, derived_status, disagreements,
 		expired_at, last_seq, last_occurred_at, command_id, parameters, repeat_mode, frequency, timeout, username,
-		working_dir)
+		working_dir)`
+
+const upsertInvocations = insertInvocations + `
 	ON CONFLICT (target_id, invoke_id) DO UPDATE SET name = EXCLUDED.name, description = EXCLUDED.description,
 		content_sha256 = EXCLUDED.content_sha256, content_type = EXCLUDED.content_type,
 		target_dir = EXCLUDED.target_dir, file_owner = EXCLUDED.file_owner, file_group = EXCLUDED.file_group,
@@ -241,13 +269,15 @@ func invocationArrays(known []*model.KnownInvocation) ([]any, error) {
 		users, workDirs}, nil
 }
 
-const upsertInstances = `
+const insertInstances = `
 	INSERT INTO archive.instances (target_id, invoke_id, instance_id, status, status_since, last_occurred_at,
 		creation_time, start_time, finish_time, error_code, error_info, stop_time, repeats, exit_code, dropped,
 		output_sha256)
 	SELECT $1, u.* FROM unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[],
 		$7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::text[], $11::text[], $12::timestamptz[],
-		$13::bigint[], $14::bigint[], $15::bigint[], $16::text[]) AS u
+		$13::bigint[], $14::bigint[], $15::bigint[], $16::text[]) AS u`
+
+const upsertInstances = insertInstances + `
 	ON CONFLICT (target_id, invoke_id, instance_id) DO UPDATE SET status = EXCLUDED.status,
 		status_since = EXCLUDED.status_since, last_occurred_at = EXCLUDED.last_occurred_at,
 		creation_time = EXCLUDED.creation_time, start_time = EXCLUDED.start_time,

@@ -109,6 +109,10 @@ func (s *Store) RebuildProjections(ctx context.Context) (int, error) {
 			DELETE FROM archive.instance_intervals; DELETE FROM archive.send_intervals`); err != nil {
 			return fmt.Errorf("clear projections: %w", interpretError(err))
 		}
+		rules, err := aggregatesByTarget(ctx, tx)
+		if err != nil {
+			return err
+		}
 		events, err := newEventCursor(ctx, tx, 1, `SELECT `+eventColumns+` FROM archive.events ORDER BY invoke_id, target_id, seq`)
 		if err != nil {
 			return err
@@ -116,7 +120,7 @@ func (s *Store) RebuildProjections(ctx context.Context) (int, error) {
 		// Sends come in invoke id order, their targets mixed: batch per target.
 		pending := map[int64][]*model.KnownInvocation{}
 		save := func(targetID int64) error {
-			err := saveProjections(ctx, tx, targetID, pending[targetID])
+			err := saveProjections(ctx, tx, targetID, pending[targetID], rules[targetID])
 			pending[targetID] = pending[targetID][:0]
 			return err
 		}
@@ -151,4 +155,24 @@ func (s *Store) RebuildProjections(ctx context.Context) (int, error) {
 		return nil
 	})
 	return n, err
+}
+
+// aggregatesByTarget returns each target's aggregate rule, for the
+// intervals of the sends rebuilt (every send's whole history is folded).
+func aggregatesByTarget(ctx context.Context, tx pgx.Tx) (map[int64]aggregateRule, error) {
+	rows, err := tx.Query(ctx, `SELECT id, source FROM archive.targets`)
+	if err != nil {
+		return nil, fmt.Errorf("read targets: %w", interpretError(err))
+	}
+	out := map[int64]aggregateRule{}
+	var id int64
+	var source string
+	_, err = pgx.ForEachRow(rows, []any{&id, &source}, func() error {
+		out[id] = aggregateOf(source)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read targets: %w", interpretError(err))
+	}
+	return out, nil
 }
