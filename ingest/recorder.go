@@ -72,11 +72,11 @@ type written struct {
 // prepared is a batch diffed against the known state and rendered: what its
 // page transaction writes.
 type prepared struct {
-	b       batch
-	events  []store.Rendered
-	changed []*model.KnownInvocation // projections to save
-	bodies  []body                   // file bodies and outputs to store
-	w       written
+	b           batch
+	events      []store.Rendered
+	projections *store.Projections // the changed sends' projections
+	bodies      []body             // file bodies and outputs to store
+	w           written
 }
 
 // body is content an event refers to by its SHA-256.
@@ -190,7 +190,12 @@ func (r *recorder) prepare(ctx context.Context, b batch) (prepared, error) {
 			return prepared{}, err
 		}
 	}
-	return diffBatch(b, known, r.rules, !r.hashOnly)
+	pr, changed, err := diffBatch(b, known, r.rules, !r.hashOnly)
+	if err != nil {
+		return pr, err
+	}
+	pr.projections, err = store.PlanProjections(r.target.ID, changed, r.rules.Aggregate)
+	return pr, err
 }
 
 // write runs one prepared batch's page transaction. The run's counts
@@ -215,7 +220,7 @@ func (r *recorder) write(ctx context.Context, pr prepared) error {
 		if err := p.AppendRendered(ctx, pr.events); err != nil {
 			return err
 		}
-		if err := p.SaveProjections(ctx, pr.changed); err != nil {
+		if err := p.WriteProjections(ctx, pr.projections); err != nil {
 			return err
 		}
 		return p.Progress(ctx, progress)
@@ -241,9 +246,11 @@ func widenRange(end **time.Time, t *time.Time, beyond func(*time.Time, time.Time
 }
 
 // diffBatch diffs a batch against the known state of its sends (which it
-// updates) and renders the events: a pure function of its input.
-func diffBatch(b batch, known map[string]*model.KnownInvocation, rules model.Rules, saveContents bool) (prepared, error) {
-	pr := prepared{b: b}
+// updates) and renders the events: a pure function of its input. It returns
+// the sends that changed.
+func diffBatch(b batch, known map[string]*model.KnownInvocation, rules model.Rules, saveContents bool) (
+	pr prepared, changed []*model.KnownInvocation, err error) {
+	pr.b = b
 	var events []model.Event
 	// A task observed more than once in the page (a repeating command's
 	// runs) is one observation for the fold: its parts are applied as they
@@ -253,7 +260,7 @@ func diffBatch(b batch, known map[string]*model.KnownInvocation, rules model.Rul
 		k := known[inv.InvokeID]
 		evs, err := diff.InvocationWith(rules, k, inv, b.at)
 		if err != nil {
-			return pr, err
+			return pr, nil, err
 		}
 		if len(evs) == 0 {
 			continue
@@ -266,52 +273,50 @@ func diffBatch(b batch, known map[string]*model.KnownInvocation, rules model.Rul
 			pr.bodies = appendBodies(pr.bodies, k, inv)
 		}
 		if err := k.ApplyEvents(evs); err != nil {
-			return pr, err
+			return pr, nil, err
 		}
 		if parts[k] == nil {
-			pr.changed = append(pr.changed, k)
+			changed = append(changed, k)
 		}
 		parts[k] = append(parts[k], evs...)
 		events = append(events, evs...)
 	}
-	for _, k := range pr.changed {
+	for _, k := range changed {
 		before := k.Disagreements
 		k.CountObservation(parts[k])
 		pr.w.disagreements += int(k.Disagreements - before)
 	}
-	expired, err := expire(&pr, known, b)
-	if err != nil {
-		return pr, err
+	for _, id := range b.expired {
+		ev, k, err := expire(&pr.w, known[id], b.at)
+		if err != nil {
+			return pr, nil, err
+		}
+		if k != nil {
+			events, changed = append(events, ev), append(changed, k)
+		}
 	}
-	events = append(events, expired...)
 	pr.w.events = len(events)
 	pr.events, err = store.Render(events)
-	return pr, err
+	return pr, changed, err
 }
 
-// expire records the batch's confirmed expiries of sends the archive knows
-// and has not seen expire yet.
-func expire(pr *prepared, known map[string]*model.KnownInvocation, b batch) ([]model.Event, error) {
-	var events []model.Event
-	for _, id := range b.expired {
-		k := known[id]
-		if k == nil || k.ExpiredAt != nil {
-			continue // gone before the archive knew it, or already recorded
-		}
-		ev, err := diff.Expired(k, b.at)
-		if err != nil {
-			return nil, err
-		}
-		before := k.Disagreements
-		if err := k.Apply([]model.Event{ev}); err != nil {
-			return nil, err
-		}
-		pr.w.disagreements += int(k.Disagreements - before)
-		events = append(events, ev)
-		pr.changed = append(pr.changed, k)
-		pr.w.expired++
+// expire records the confirmed expiry of a send the archive knows and has
+// not seen expire yet; it returns no state for one it does not.
+func expire(w *written, k *model.KnownInvocation, at time.Time) (model.Event, *model.KnownInvocation, error) {
+	if k == nil || k.ExpiredAt != nil {
+		return model.Event{}, nil, nil // gone before the archive knew it, or already recorded
 	}
-	return events, nil
+	ev, err := diff.Expired(k, at)
+	if err != nil {
+		return ev, nil, err
+	}
+	before := k.Disagreements
+	if err := k.Apply([]model.Event{ev}); err != nil {
+		return ev, nil, err
+	}
+	w.disagreements += int(k.Disagreements - before)
+	w.expired++
+	return ev, k, nil
 }
 
 // observedAt dates a response by the source's clock when it says, else ours.

@@ -131,17 +131,28 @@ func utcPtr(t **time.Time) {
 	}
 }
 
-// saveProjections upserts invocations, their instances and their status
-// intervals in one round trip: one statement per table over arrays (unnest),
-// not one per row, so a page costs a handful of statements however many
-// sends and instances it holds.
-func saveProjections(ctx context.Context, db DBTX, targetID int64, known []*model.KnownInvocation,
-	aggregate aggregateRule) error {
+// Projections are the statements that save some invocations' projections,
+// their instances and their status intervals: one statement per table over
+// arrays (unnest), not one per row, so a page costs a handful of statements
+// however many sends and instances it holds, sent in one round trip.
+// Building them is pure work, so a walk does it before the page's
+// transaction (PlanProjections) and the transaction only sends them
+// (Page.WriteProjections).
+type Projections struct {
+	batch              *pgx.Batch
+	invocations, sends int
+}
+
+// PlanProjections builds the statements that save the given invocations'
+// current state, with their source's aggregate rule (nil: the database
+// computes every send's intervals). It clears each one's Changes.
+func PlanProjections(targetID int64, known []*model.KnownInvocation, aggregate func([]model.Status) model.Status) (
+	*Projections, error) {
 	known = lastOfEach(known)
+	pr := &Projections{batch: &pgx.Batch{}, invocations: len(known)}
 	if len(known) == 0 {
-		return nil
+		return pr, nil
 	}
-	batch := &pgx.Batch{}
 	// A send whose first event was folded here (new to the archive, or
 	// rebuilt) has no rows yet: a plain insert saves the conflict check
 	// of every row, a backfill's every row.
@@ -155,19 +166,37 @@ func saveProjections(ctx context.Context, db DBTX, targetID int64, known []*mode
 		}
 		inv, err := invocationArrays(q.known)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		batch.Queue(q.invocations, append([]any{targetID}, inv...)...)
+		pr.batch.Queue(q.invocations, append([]any{targetID}, inv...)...)
 		if ins := instanceArrays(q.known); len(ins) > 0 {
-			batch.Queue(q.instances, append([]any{targetID}, ins...)...)
+			pr.batch.Queue(q.instances, append([]any{targetID}, ins...)...)
 		}
 	}
-	sends := queueIntervals(batch, targetID, known, aggregate)
-	if err := db.SendBatch(ctx, batch).Close(); err != nil {
-		return fmt.Errorf("save projections of %d invocations (status intervals of %d): %w", len(known), sends,
+	pr.sends = queueIntervals(pr.batch, targetID, known, aggregate)
+	return pr, nil
+}
+
+// write sends the statements.
+func (pr *Projections) write(ctx context.Context, db DBTX) error {
+	if pr.batch.Len() == 0 {
+		return nil
+	}
+	if err := db.SendBatch(ctx, pr.batch).Close(); err != nil {
+		return fmt.Errorf("save projections of %d invocations (status intervals of %d): %w", pr.invocations, pr.sends,
 			interpretError(err))
 	}
 	return nil
+}
+
+// saveProjections plans and writes the given invocations' projections.
+func saveProjections(ctx context.Context, db DBTX, targetID int64, known []*model.KnownInvocation,
+	aggregate aggregateRule) error {
+	pr, err := PlanProjections(targetID, known, aggregate)
+	if err != nil {
+		return err
+	}
+	return pr.write(ctx, db)
 }
 
 // splitFresh separates the invocations whose first event was folded in
