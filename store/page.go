@@ -202,7 +202,9 @@ func (p *Page) SaveProjections(ctx context.Context, known []*model.KnownInvocati
 
 // WriteProjections sends projections planned beforehand (PlanProjections)
 // for this page's target.
-func (p *Page) WriteProjections(ctx context.Context, pr *Projections) error { return pr.write(ctx, p.tx) }
+func (p *Page) WriteProjections(ctx context.Context, pr *Projections) error {
+	return pr.write(ctx, p.tx)
+}
 
 // Progress records the run's counts so far inside the page transaction, so a
 // crash leaves the run row consistent with what was committed.
