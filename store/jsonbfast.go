@@ -267,31 +267,13 @@ func (sc *jsonbScanner) digits() int {
 // appendJSONBBytes quotes valid UTF-8 without NUL as appendJSONBString
 // does.
 func appendJSONBBytes(buf []byte, s []byte) []byte {
-	const hex = "0123456789abcdef"
 	buf = append(buf, '"')
 	for _, c := range s {
-		switch c {
-		case '\b':
-			buf = append(buf, `\b`...)
-		case '\f':
-			buf = append(buf, `\f`...)
-		case '\n':
-			buf = append(buf, `\n`...)
-		case '\r':
-			buf = append(buf, `\r`...)
-		case '\t':
-			buf = append(buf, `\t`...)
-		case '"':
-			buf = append(buf, `\"`...)
-		case '\\':
-			buf = append(buf, `\\`...)
-		default:
-			if c < ' ' {
-				buf = append(buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			} else {
-				buf = append(buf, c)
-			}
+		if c >= utf8.RuneSelf {
+			buf = append(buf, c) // valid UTF-8: copied as it is
+			continue
 		}
+		buf = appendJSONBASCII(buf, c)
 	}
 	return append(buf, '"')
 }

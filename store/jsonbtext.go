@@ -119,7 +119,6 @@ func appendJSONBObject(buf []byte, m map[string]any) ([]byte, error) {
 // character escapes for \b \f \n \r \t " and \, \u00XX for the other
 // control characters, everything else (non-ASCII included) as it is.
 func appendJSONBString(buf []byte, s string) []byte {
-	const hex = "0123456789abcdef"
 	buf = append(buf, '"')
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -133,30 +132,37 @@ func appendJSONBString(buf []byte, s string) []byte {
 			continue
 		}
 		i++
-		switch c {
-		case '\b':
-			buf = append(buf, `\b`...)
-		case '\f':
-			buf = append(buf, `\f`...)
-		case '\n':
-			buf = append(buf, `\n`...)
-		case '\r':
-			buf = append(buf, `\r`...)
-		case '\t':
-			buf = append(buf, `\t`...)
-		case '"':
-			buf = append(buf, `\"`...)
-		case '\\':
-			buf = append(buf, `\\`...)
-		case 0:
+		if c == 0 {
 			buf = append(buf, "\uFFFD"...)
-		default:
-			if c < ' ' {
-				buf = append(buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			} else {
-				buf = append(buf, c)
-			}
+			continue
 		}
+		buf = appendJSONBASCII(buf, c)
 	}
 	return append(buf, '"')
+}
+
+// appendJSONBASCII appends one ASCII byte other than NUL as escape_json
+// prints it.
+func appendJSONBASCII(buf []byte, c byte) []byte {
+	const hex = "0123456789abcdef"
+	switch c {
+	case '\b':
+		return append(buf, `\b`...)
+	case '\f':
+		return append(buf, `\f`...)
+	case '\n':
+		return append(buf, `\n`...)
+	case '\r':
+		return append(buf, `\r`...)
+	case '\t':
+		return append(buf, `\t`...)
+	case '"':
+		return append(buf, `\"`...)
+	case '\\':
+		return append(buf, `\\`...)
+	}
+	if c < ' ' {
+		return append(buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+	}
+	return append(buf, c)
 }
