@@ -68,8 +68,8 @@ func TestDaemonSurvivesDroppedConnections(t *testing.T) {
 	c.sim.Advance(10 * 24 * time.Hour)
 	url := storetest.URL(t)
 	// Every cycle walks all 20 pages (at least half a second at this
-	// latency), so a drop 150 ms into a cycle lands inside it: a head walk
-	// of one quiet page is over before that.
+	// latency), so there is a page transaction to drop: a head walk of one
+	// quiet page is over at once.
 	ch := startEnv(t, url, c, []string{"ARCHIVER_RECONCILE_EVERY=0"}, "run", "--schedule", "@every 2s",
 		"--listen", "127.0.0.1:0")
 
@@ -78,10 +78,18 @@ func TestDaemonSurvivesDroppedConnections(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer admin.Close(ctx)
+	// Drop every connection the moment one holds an open transaction (a
+	// page being stored), until two cycles have failed that way (at most
+	// twenty tries: a transaction may commit between the look and the drop).
 	drops := 0
-	for i := 0; i < 6; i++ {
+	for i := 0; i < 20 && countRuns(t, url, "failed") < 2; i++ {
 		waitFor(t, 30*time.Second, "a cycle in progress", func() bool { return lastRunOutcome(t, url) == "running" })
-		time.Sleep(150 * time.Millisecond)
+		waitFor(t, 30*time.Second, "a page transaction", func() bool {
+			var open bool
+			err := admin.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database()
+				AND pid <> pg_backend_pid() AND xact_start IS NOT NULL)`).Scan(&open)
+			return err == nil && open
+		})
 		var n int
 		if err := admin.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
 			WHERE datname = current_database() AND pid <> pg_backend_pid()`).Scan(&n); err != nil {
