@@ -55,7 +55,11 @@ func BenchmarkVerify(b *testing.B) {
 			if err := p.Append(ctx, events); err != nil {
 				return err
 			}
-			return p.SaveProjections(ctx, known)
+			pr, err := store.PlanProjections(target.ID, known, model.Aggregate)
+			if err != nil {
+				return err
+			}
+			return p.WriteProjections(ctx, pr)
 		}); err != nil {
 			b.Fatal(err)
 		}

@@ -42,8 +42,11 @@ func TestFreshSendIntervalsMatchTheRefresh(t *testing.T) {
 		if err := writeFirstEvents(ctx, st, target.ID, known); err != nil {
 			t.Fatal(err)
 		}
-		err = st.WithPage(ctx, target.ID, 0, func(p *store.Page) error { return p.SaveProjections(ctx, known) })
+		pr, err := store.PlanProjections(target.ID, known, rules.Aggregate)
 		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.WithPage(ctx, target.ID, 0, func(p *store.Page) error { return p.WriteProjections(ctx, pr) }); err != nil {
 			t.Fatal(err)
 		}
 		stored := readSendIntervals(t, st, target.ID, false)

@@ -17,7 +17,6 @@ import (
 type Page struct {
 	tx         pgx.Tx
 	targetID   int64
-	aggregate  aggregateRule // the target source's rule, for the intervals of new sends
 	runID      int64
 	recordedAt time.Time
 	head       []byte
@@ -35,13 +34,11 @@ type Page struct {
 func (s *Store) WithPage(ctx context.Context, targetID, runID int64, fn func(p *Page) error) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		p := &Page{tx: tx, targetID: targetID, runID: runID}
-		var source string
-		err := tx.QueryRow(ctx, `SELECT chain_head, chain_length, clock_timestamp(), source FROM archive.targets
-			WHERE id = $1 FOR UPDATE`, targetID).Scan(&p.head, &p.length, &p.recordedAt, &source)
+		err := tx.QueryRow(ctx, `SELECT chain_head, chain_length, clock_timestamp() FROM archive.targets WHERE id = $1 FOR UPDATE`,
+			targetID).Scan(&p.head, &p.length, &p.recordedAt)
 		if err != nil {
 			return fmt.Errorf("lock target %d: %w", targetID, interpretError(err))
 		}
-		p.aggregate = aggregateOf(source)
 		// Transaction time comes from the database clock, one value per page,
 		// so every archiver replica agrees on it.
 		p.recordedAt = p.recordedAt.UTC().Truncate(time.Microsecond)
@@ -77,12 +74,6 @@ func (p *Page) finish(ctx context.Context) error {
 			p.length, interpretError(err))
 	}
 	return nil
-}
-
-// Known loads the known state of the given invocations with one query.
-// Invocations the archive has never seen are absent from the map.
-func (p *Page) Known(ctx context.Context, invokeIDs []string) (map[string]*model.KnownInvocation, error) {
-	return loadKnown(ctx, p.tx, p.targetID, invokeIDs)
 }
 
 // Rendered is an event with its documents in jsonb's text form, the bytes
@@ -193,11 +184,6 @@ func (p *Page) SaveContent(_ context.Context, sha256Hex, content string) error {
 	p.contents[sha256Hex] = content
 	p.shas = append(p.shas, sha256Hex)
 	return nil
-}
-
-// SaveProjections writes the current state of the given invocations.
-func (p *Page) SaveProjections(ctx context.Context, known []*model.KnownInvocation) error {
-	return saveProjections(ctx, p.tx, p.targetID, known, p.aggregate)
 }
 
 // WriteProjections sends projections planned beforehand (PlanProjections)
