@@ -26,6 +26,10 @@ type Page struct {
 	// commits; shas are their hashes, in order.
 	contents map[string]string
 	shas     []string
+	// projections and progress are sent with the page's end too: one round
+	// trip for everything but the events.
+	projections []*Projections
+	progress    *Run
 }
 
 // WithPage runs fn in one transaction holding the target's chain lock. The
@@ -49,10 +53,20 @@ func (s *Store) WithPage(ctx context.Context, targetID, runID int64, fn func(p *
 	})
 }
 
-// finish writes what the page kept for its end in one round trip: the file
-// bodies, and the chain's new head.
+// finish writes what the page kept for its end in one round trip: the
+// projections, the file bodies, the chain's new head and the run's progress.
 func (p *Page) finish(ctx context.Context) error {
 	batch := &pgx.Batch{}
+	var labels []func(error) error
+	queued := func(what func(error) error) {
+		for len(labels) < batch.Len() {
+			labels = append(labels, what)
+		}
+	}
+	for _, pr := range p.projections {
+		batch.QueuedQueries = append(batch.QueuedQueries, pr.batch.QueuedQueries...)
+		queued(pr.wrap)
+	}
 	if len(p.shas) > 0 {
 		bodies, sizes := make([]string, len(p.shas)), make([]int64, len(p.shas))
 		for i, sha := range p.shas {
@@ -61,17 +75,39 @@ func (p *Page) finish(ctx context.Context) error {
 		}
 		batch.Queue(`INSERT INTO archive.contents (sha256, content, bytes)
 			SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) ON CONFLICT (sha256) DO NOTHING`, p.shas, bodies, sizes)
+		queued(func(err error) error { return fmt.Errorf("save %d contents: %w", len(p.shas), err) })
 	}
 	if p.appended > 0 {
 		batch.Queue(`UPDATE archive.targets SET chain_head = $2, chain_length = $3 WHERE id = $1`,
 			p.targetID, p.head, p.length)
+		queued(func(err error) error {
+			return fmt.Errorf("advance the chain of target %d to %d: %w", p.targetID, p.length, err)
+		})
 	}
+	if r := p.progress; r != nil {
+		batch.Queue(`UPDATE archive.ingest_runs SET pages = $2, records = $3, events = $4, api_calls = $5,
+			retries = $6, disagreements = $7, oversized = $8, expired = $9 WHERE id = $1`,
+			p.runID, r.Pages, r.Records, r.Events, r.APICalls, r.Retries, r.Disagreements, r.Oversized, r.Expired)
+		queued(func(err error) error { return fmt.Errorf("record progress of run %d: %w", p.runID, err) })
+	}
+	return sendLabelled(ctx, p.tx, batch, labels)
+}
+
+// sendLabelled sends a batch and reads its results in order, naming the
+// first statement that failed with its label.
+func sendLabelled(ctx context.Context, tx pgx.Tx, batch *pgx.Batch, labels []func(error) error) error {
 	if batch.Len() == 0 {
 		return nil
 	}
-	if err := p.tx.SendBatch(ctx, batch).Close(); err != nil {
-		return fmt.Errorf("save %d contents and advance the chain of target %d to %d: %w", len(p.shas), p.targetID,
-			p.length, interpretError(err))
+	br := tx.SendBatch(ctx, batch)
+	for i := 0; i < batch.Len(); i++ {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return labels[i](interpretError(err))
+		}
+	}
+	if err := br.Close(); err != nil {
+		return fmt.Errorf("finish page: %w", interpretError(err))
 	}
 	return nil
 }
@@ -186,21 +222,21 @@ func (p *Page) SaveContent(_ context.Context, sha256Hex, content string) error {
 	return nil
 }
 
-// WriteProjections sends projections planned beforehand (PlanProjections)
-// for this page's target.
-func (p *Page) WriteProjections(ctx context.Context, pr *Projections) error {
-	return pr.write(ctx, p.tx)
+// WriteProjections saves projections planned beforehand (PlanProjections)
+// for this page's target. They are sent with the page's end, in one round
+// trip with the rest of it.
+func (p *Page) WriteProjections(_ context.Context, pr *Projections) error {
+	if pr.batch.Len() > 0 {
+		p.projections = append(p.projections, pr)
+	}
+	return nil
 }
 
 // Progress records the run's counts so far inside the page transaction, so a
-// crash leaves the run row consistent with what was committed.
-func (p *Page) Progress(ctx context.Context, r Run) error {
-	_, err := p.tx.Exec(ctx, `UPDATE archive.ingest_runs SET pages = $2, records = $3, events = $4, api_calls = $5,
-		retries = $6, disagreements = $7, oversized = $8, expired = $9 WHERE id = $1`,
-		p.runID, r.Pages, r.Records, r.Events, r.APICalls, r.Retries, r.Disagreements, r.Oversized, r.Expired)
-	if err != nil {
-		return fmt.Errorf("record progress of run %d: %w", p.runID, interpretError(err))
-	}
+// crash leaves the run row consistent with what was committed. The counts
+// are written with the page's end.
+func (p *Page) Progress(_ context.Context, r Run) error {
+	p.progress = &r
 	return nil
 }
 

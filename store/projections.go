@@ -183,10 +183,14 @@ func (pr *Projections) write(ctx context.Context, db DBTX) error {
 		return nil
 	}
 	if err := db.SendBatch(ctx, pr.batch).Close(); err != nil {
-		return fmt.Errorf("save projections of %d invocations (status intervals of %d): %w", pr.invocations, pr.sends,
-			interpretError(err))
+		return pr.wrap(interpretError(err))
 	}
 	return nil
+}
+
+// wrap says which projections failed to save.
+func (pr *Projections) wrap(err error) error {
+	return fmt.Errorf("save projections of %d invocations (status intervals of %d): %w", pr.invocations, pr.sends, err)
 }
 
 // saveProjections plans and writes the given invocations' projections.
