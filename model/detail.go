@@ -87,6 +87,9 @@ func hasDetail(raw json.RawMessage) bool {
 // payloadObject decodes an event's payload as the verbatim object it is,
 // numbers kept as written.
 func payloadObject(e Event) (map[string]any, error) {
+	if e.object != nil {
+		return e.object, nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(e.Payload))
 	dec.UseNumber()
 	var m map[string]any

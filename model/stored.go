@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
+	"unicode/utf8"
 )
 
 // How the log stores JSON. An event's payload is kept in the canonical form
@@ -84,10 +85,73 @@ func AsStored(v any) any {
 	return v
 }
 
-// storedObject is AsStored for an object.
+// storedObject is AsStored for an object. An object already in that form is
+// returned as it is, not copied: callers only read it.
 func storedObject(m map[string]any) map[string]any {
-	if m == nil {
-		return nil
+	if m == nil || isStored(m) {
+		return m
 	}
 	return AsStored(m).(map[string]any)
+}
+
+// isStored reports whether AsStored(v) would return a value equal to v.
+func isStored(v any) bool {
+	switch t := v.(type) {
+	case string:
+		return !strings.Contains(t, "\x00")
+	case json.Number:
+		n, err := CanonicalNumber(string(t))
+		return err != nil || n == string(t)
+	case []any:
+		for _, x := range t {
+			if !isStored(x) {
+				return false
+			}
+		}
+	case map[string]any:
+		for k, x := range t {
+			if strings.Contains(k, "\x00") || !isStored(x) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// decodesBack reports whether decoding v's JSON encoding (with UseNumber)
+// gives a value equal to v: it is made only of what that decoding produces,
+// its strings are valid UTF-8 (the encoder replaces invalid bytes), and it
+// has no nil slice or map (those encode as null). It also refuses keys with
+// NUL: two keys that differ only there collide when stored, and AsStored
+// would not pick the winner deterministically.
+func decodesBack(v any) bool {
+	switch t := v.(type) {
+	case nil, bool:
+		return true
+	case string:
+		return utf8.ValidString(t)
+	case json.Number:
+		return t != "" // the encoder writes "" as 0 and refuses other bad numbers
+	case []any:
+		if t == nil {
+			return false
+		}
+		for _, x := range t {
+			if !decodesBack(x) {
+				return false
+			}
+		}
+		return true
+	case map[string]any:
+		if t == nil {
+			return false
+		}
+		for k, x := range t {
+			if !utf8.ValidString(k) || strings.IndexByte(k, 0) >= 0 || !decodesBack(x) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }

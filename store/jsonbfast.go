@@ -264,8 +264,7 @@ func (sc *jsonbScanner) digits() int {
 	return n
 }
 
-// appendJSONBBytes quotes valid UTF-8 without NUL as appendJSONBString
-// does.
+// appendJSONBBytes quotes valid UTF-8 without NUL as model.AppendJSONB does.
 func appendJSONBBytes(buf []byte, s []byte) []byte {
 	buf = append(buf, '"')
 	for _, c := range s {
@@ -273,7 +272,7 @@ func appendJSONBBytes(buf []byte, s []byte) []byte {
 			buf = append(buf, c) // valid UTF-8: copied as it is
 			continue
 		}
-		buf = appendJSONBASCII(buf, c)
+		buf = model.AppendJSONBASCII(buf, c)
 	}
 	return append(buf, '"')
 }

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/cloudassistant/sendfile-archive/model"
 )
 
 // The fast path must print exactly what the general path prints, or
@@ -123,4 +125,51 @@ func rawNumber(rng *rand.Rand) string {
 		sb.WriteString(parts[rng.IntN(len(parts))])
 	}
 	return sb.String()
+}
+
+// An event that keeps its decoded payload (model.Event.SetPayload) is given
+// it already printed: that text must be what the log stored before the
+// shortcut, JSONBText of encoding/json's encoding, and printing it again
+// must not change it. The objects are decoded from random documents (every
+// escape, invalid UTF-8, duplicate keys, NUL in keys and strings, numbers
+// written every way), as the source's parser would decode them.
+func TestPayloadTextFromKeptObject(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(12, 5))
+	decoded, kept := 0, 0
+	for range 20000 {
+		doc := "{" + `"k":` + rawJSON(rng, 3) + `,` + rawString(rng) + `:` + rawJSON(rng, 2) + "}"
+		dec := json.NewDecoder(strings.NewReader(doc))
+		dec.UseNumber()
+		var obj map[string]any
+		if dec.Decode(&obj) != nil {
+			continue
+		}
+		decoded++
+		marshalled, err := json.Marshal(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := JSONBText(marshalled)
+		if err != nil {
+			t.Fatalf("%s: %v", marshalled, err)
+		}
+		var e model.Event
+		if err := e.SetPayload(obj); err != nil {
+			t.Fatalf("%s: %v", doc, err)
+		}
+		got, err := payloadText(&e)
+		if err != nil || string(got) != string(want) {
+			t.Fatalf("%s: printed %s (%v), the log stored %s", doc, got, err, want)
+		}
+		if again, err := JSONBText(got); err != nil || string(again) != string(got) {
+			t.Fatalf("%s printed again is %s (%v)", got, again, err)
+		}
+		if e.PayloadObject() != nil {
+			kept++
+		}
+	}
+	if decoded < 2000 || kept < decoded*3/4 {
+		t.Fatalf("%d of %d decoded objects were kept", kept, decoded)
+	}
 }

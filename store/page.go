@@ -131,13 +131,22 @@ func Render(events []model.Event) ([]Rendered, error) {
 		if err != nil {
 			return nil, fmt.Errorf("event %s/%d detail: %w", e.InvokeID, e.Seq, err)
 		}
-		payload, err := JSONBText(e.Payload)
+		payload, err := payloadText(e)
 		if err != nil {
 			return nil, fmt.Errorf("event %s/%d payload: %w", e.InvokeID, e.Seq, err)
 		}
 		out[i] = Rendered{Event: e, detail: detail, payload: payload}
 	}
 	return out, nil
+}
+
+// payloadText is JSONBText(e.Payload). An event that keeps its decoded
+// payload was given it already printed that way (model.Event.SetPayload).
+func payloadText(e *model.Event) ([]byte, error) {
+	if e.PayloadObject() != nil {
+		return e.Payload, nil
+	}
+	return JSONBText(e.Payload)
 }
 
 // Append renders the events and appends them (AppendRendered).

@@ -148,11 +148,9 @@ func (b *builder) add(e model.Event, detail any, payload any) error {
 	if payload == nil {
 		payload = map[string]any{}
 	}
-	raw, err := json.Marshal(payload)
-	if err != nil {
+	if err := e.SetPayload(payload); err != nil {
 		return fmt.Errorf("encode %s payload: %w", e.Type, err)
 	}
-	e.Payload = raw
 	b.events = append(b.events, e)
 	return nil
 }

@@ -20,7 +20,7 @@ func tp(n int) *time.Time { t := sec(n); return &t }
 func instance(id string, status model.Status, created, started, finished, updated *time.Time) model.Instance {
 	in := model.Instance{InstanceID: id, Status: status, CreationTime: created, StartTime: started,
 		FinishTime: finished, UpdateTime: updated}
-	in.Raw = map[string]any{"InstanceId": id, "InvocationStatus": status}
+	in.Raw = map[string]any{"InstanceId": id, "InvocationStatus": string(status)}
 	for field, v := range map[string]*time.Time{"CreationTime": created, "StartTime": started,
 		"FinishTime": finished, "UpdateTime": updated} {
 		if v != nil {
@@ -35,7 +35,7 @@ func invocation(reported model.Status, tags []model.Tag, instances ...model.Inst
 		InvokeID:       "f-edge",
 		Attributes:     model.Attributes{Name: "f.txt", FileMode: "0644", CreationTime: tp(0)},
 		ReportedStatus: reported, RawStatus: reported, Tags: tags, RawTags: map[string]any{"Tag": []any{}},
-		Instances: instances, Raw: map[string]any{"InvokeId": "f-edge", "InvocationStatus": reported},
+		Instances: instances, Raw: map[string]any{"InvokeId": "f-edge", "InvocationStatus": string(reported)},
 	}
 }
 

@@ -199,6 +199,7 @@ func FuzzDiff(f *testing.F) {
 			instLast: map[string]time.Time{}, instStatus: map[string]model.Status{}, discovered: map[string]bool{},
 		}
 		var known *model.KnownInvocation
+		refolded := model.NewKnownInvocation(fuzzInvokeID)
 		for r, o := range rounds {
 			evs := fuzzDiffOnce(t, r, known, o)
 			fuzzCheckEvents(t, r, &log, o, evs)
@@ -208,6 +209,7 @@ func FuzzDiff(f *testing.F) {
 			if err := known.Apply(evs); err != nil {
 				t.Fatalf("round %d: apply: %v\n%s", r, err, dump(evs))
 			}
+			fuzzCheckRefold(t, r, known, refolded, evs)
 			fuzzCheckState(t, r, known, o, &log)
 			for _, later := range []time.Duration{0, time.Minute, -time.Hour} {
 				again, err := diff.Invocation(known, o.obs, o.now.Add(later))
@@ -239,6 +241,29 @@ func FuzzDiff(f *testing.F) {
 			t.Fatalf("ExpiredAt %v after the expiry event at %s", known.ExpiredAt, formatTime(ev.OccurredAt))
 		}
 	})
+}
+
+// fuzzCheckRefold folds evs as the log gives them back (exported fields
+// only, so nothing the diff kept in memory beside an event) into refolded, and
+// checks that it matches the state folded from the diff's own events.
+func fuzzCheckRefold(t *testing.T, r int, known, refolded *model.KnownInvocation, evs []model.Event) {
+	t.Helper()
+	raw, err := json.Marshal(evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged []model.Event
+	if err := json.Unmarshal(raw, &logged); err != nil {
+		t.Fatal(err)
+	}
+	if err := refolded.Apply(logged); err != nil {
+		t.Fatalf("round %d: apply the logged events: %v", r, err)
+	}
+	a, _ := json.Marshal(known)
+	b, _ := json.Marshal(refolded)
+	if string(a) != string(b) {
+		t.Fatalf("round %d: the logged events fold to\n%s\nthe diff's own to\n%s", r, b, a)
+	}
 }
 
 // fuzzDiffOnce diffs one observation and checks what does not depend on the
