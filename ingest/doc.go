@@ -10,8 +10,9 @@
 //
 // Three things overlap so a walk goes at the pace of its slowest part: the
 // next page is fetched while the current one is stored (read-ahead), the
-// next page is diffed while the current page's transaction commits (the
-// recorder), and targets of different accounts and regions walk at once
-// (the runner). Page transactions still commit one at a time, in the
-// walk's order.
+// next page is diffed and written while the current page's transaction
+// commits (the recorder: two page transactions at a time, see
+// store.WithPageAfter), and targets of different accounts and regions walk
+// at once (the runner). Page transactions still commit one at a time, in
+// the walk's order.
 package ingest

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/cloudassistant/sendfile-archive/ingest/diff"
@@ -17,13 +18,18 @@ import (
 // and rendered.
 //
 // With overlap, a listed page's transaction runs in the background while
-// the walk prepares the next page, so the Go side of one page and the
-// database side of the other share the machine instead of taking turns.
-// Transactions still commit one at a time, in order, so the chain and the
-// log are exactly those of a serial walk. The next page's known state is
-// loaded while the previous page's transaction is open, which is safe
-// because the two never share a send: a send is diffed once per run
-// (seen), and a page's sends are marked seen as it is prepared.
+// the walk prepares the next page, and the next page's transaction starts
+// while it is still open (store.WithPageAfter): its events are chained
+// after the tail the page before will leave, and written at once. Two
+// transactions and the Go side of a third page share the machine instead of
+// taking turns, which on a single target is what the database's one backend
+// per transaction would otherwise limit. Transactions still commit one at a
+// time, in order, each only after the one before it committed, so the chain
+// and the log are exactly those of a serial walk. The next page's known
+// state is loaded and its rows written while earlier pages' transactions
+// are open, which is safe because they never share a send: a send is
+// diffed once per run (seen), and a page's sends are marked seen as it is
+// prepared.
 type recorder struct {
 	store  *store.Store
 	target store.Target
@@ -42,12 +48,31 @@ type recorder struct {
 	widen bool
 	// overlap: a listed page commits in the background (see above).
 	overlap bool
-	// inflight delivers the result of the background commit, if one runs;
-	// failed keeps the first background failure: every later call returns
-	// it, so a page whose sends were marked seen but not stored can never
-	// end in a run that looks complete.
-	inflight chan error
-	failed   error
+	// last and older are the pages whose transactions are in flight, the
+	// latest listed and the one before it; failed keeps the first
+	// background failure: every later call returns it, so a page whose
+	// sends were marked seen but not stored can never end in a run that
+	// looks complete.
+	last, older *pageWrite
+	failed      error
+}
+
+// pageWrite is one page's transaction running in the background.
+type pageWrite struct {
+	done     chan struct{}        // closed when the transaction has ended
+	err      error                // its outcome, once done is closed
+	tail     chan store.ChainTail // where it leaves the chain, once hashed
+	progress store.Run            // the run's counts once it commits
+}
+
+// wait waits for the transaction to end and returns its error.
+func (w *pageWrite) wait(ctx context.Context) error {
+	select {
+	case <-w.done:
+		return w.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // batch is what one page transaction persists.
@@ -117,7 +142,7 @@ func (r *recorder) listed(ctx context.Context, page source.Page, st source.Stats
 	}
 	pr, err := r.prepare(ctx, b)
 	if err == nil {
-		err = r.settle()
+		err = r.makeRoom()
 	}
 	if err != nil {
 		return false, err
@@ -125,20 +150,87 @@ func (r *recorder) listed(ctx context.Context, page source.Page, st source.Stats
 	for id := range inPage {
 		r.seen[id] = true
 	}
-	r.inflight = make(chan error, 1)
-	go func() { r.inflight <- r.write(ctx, pr) }()
-	return quiet && pr.w.events == 0, nil
+	return quiet && pr.w.events == 0, r.launch(ctx, pr)
 }
 
-// settle waits for the background commit, if one runs, and returns the
-// first background failure.
-func (r *recorder) settle() error {
-	if r.inflight != nil {
-		if err := <-r.inflight; err != nil && r.failed == nil {
+// makeRoom waits until at most one page transaction is in flight.
+func (r *recorder) makeRoom() error {
+	if w := r.older; w != nil {
+		r.older = nil
+		if err := w.wait(context.Background()); err != nil && r.failed == nil {
 			r.failed = err
 		}
-		r.inflight = nil
 	}
+	return r.failed
+}
+
+// launch starts a prepared page's transaction in the background. While
+// the page before it is still in flight, it is chained after that page's
+// tail and overlaps its transaction (store.WithPageAfter), committing only
+// once that one has.
+func (r *recorder) launch(ctx context.Context, pr prepared) error {
+	prev := r.last
+	w := &pageWrite{done: make(chan struct{}), tail: make(chan store.ChainTail, 1)}
+	var order store.PageOrder
+	if prev == nil {
+		w.progress = *r.run // nothing in flight writes it now
+	} else {
+		// The run's counts are the previous page's once it commits; it may
+		// be writing them now.
+		w.progress = prev.progress
+		tail, err := prev.tailOrFailure()
+		if err != nil {
+			r.older, r.last = nil, nil
+			if r.failed == nil {
+				r.failed = err
+			}
+			return r.failed
+		}
+		order.After, order.Prev = &tail, prev.wait
+	}
+	order.TargetID, order.RunID = r.target.ID, w.progress.ID
+	order.Tail = func(t store.ChainTail) { w.tail <- t }
+	w.progress = advance(w.progress, pr)
+	r.older, r.last = prev, w
+	go func() {
+		w.err = r.writeAfter(ctx, pr, order, w.progress)
+		close(w.done)
+	}()
+	return nil
+}
+
+// tailOrFailure waits until the page has hashed its events and returns
+// where it leaves the chain, or its error if it ended without getting that
+// far.
+func (w *pageWrite) tailOrFailure() (store.ChainTail, error) {
+	select {
+	case t := <-w.tail:
+		return t, nil
+	case <-w.done:
+		select {
+		case t := <-w.tail: // told its tail, then ended
+			return t, nil
+		default:
+		}
+		if w.err == nil {
+			return store.ChainTail{}, errors.New("a page ended without placing its events on the chain")
+		}
+		return store.ChainTail{}, w.err
+	}
+}
+
+// settle waits for the pages in flight, and returns the first background
+// failure.
+func (r *recorder) settle() error {
+	for _, w := range []*pageWrite{r.older, r.last} {
+		if w == nil {
+			continue
+		}
+		if err := w.wait(context.Background()); err != nil && r.failed == nil {
+			r.failed = err
+		}
+	}
+	r.older, r.last = nil, nil
 	return r.failed
 }
 
@@ -201,40 +293,62 @@ func (r *recorder) prepare(ctx context.Context, b batch) (prepared, error) {
 // write runs one prepared batch's page transaction. The run's counts
 // change only when it commits, by what it wrote.
 func (r *recorder) write(ctx context.Context, pr prepared) error {
-	progress := *r.run
-	b := pr.b
-	progress.APICalls += b.calls.Calls
-	progress.Retries += b.calls.Retries
-	progress.Pages += b.pages
-	progress.Records += b.records
-	progress.Oversized += b.oversized
-	progress.Events += pr.w.events
-	progress.Expired += pr.w.expired
-	progress.Disagreements += pr.w.disagreements
-	err := r.store.WithPage(ctx, r.target.ID, r.run.ID, func(p *store.Page) error {
-		for _, c := range pr.bodies {
-			if err := p.SaveContent(ctx, c.sha256, c.content); err != nil {
-				return err
-			}
-		}
-		if err := p.AppendRendered(ctx, pr.events); err != nil {
-			return err
-		}
-		if err := p.WriteProjections(ctx, pr.projections); err != nil {
-			return err
-		}
-		return p.Progress(ctx, progress)
-	})
+	progress := advance(*r.run, pr)
+	err := r.store.WithPage(ctx, r.target.ID, r.run.ID, func(p *store.Page) error { return pageWrites(ctx, p, pr, progress) })
+	return r.committed(progress, err)
+}
+
+// writeAfter is write for a page overlapping the one before it (order).
+func (r *recorder) writeAfter(ctx context.Context, pr prepared, order store.PageOrder, progress store.Run) error {
+	err := r.store.WithPageAfter(ctx, order, func(p *store.Page) error { return pageWrites(ctx, p, pr, progress) })
+	return r.committed(progress, err)
+}
+
+// committed records the run's counts after a page's transaction committed
+// (err nil). Pages commit one at a time and in order, so the last to
+// commit holds the run's counts.
+func (r *recorder) committed(progress store.Run, err error) error {
 	if err != nil {
 		return err
 	}
-	widenRange(&progress.OldestListed, b.oldest, (*time.Time).Before)
-	widenRange(&progress.NewestListed, b.newest, (*time.Time).After)
 	*r.run = progress
 	if r.progress != nil {
 		r.progress(progress)
 	}
 	return nil
+}
+
+// pageWrites is what a page's transaction writes.
+func pageWrites(ctx context.Context, p *store.Page, pr prepared, progress store.Run) error {
+	for _, c := range pr.bodies {
+		if err := p.SaveContent(ctx, c.sha256, c.content); err != nil {
+			return err
+		}
+	}
+	if err := p.AppendRendered(ctx, pr.events); err != nil {
+		return err
+	}
+	if err := p.WriteProjections(ctx, pr.projections); err != nil {
+		return err
+	}
+	return p.Progress(ctx, progress)
+}
+
+// advance returns the run's counts after a page: base plus what the page
+// listed and wrote, its range of listed creation times widened.
+func advance(base store.Run, pr prepared) store.Run {
+	b := pr.b
+	base.APICalls += b.calls.Calls
+	base.Retries += b.calls.Retries
+	base.Pages += b.pages
+	base.Records += b.records
+	base.Oversized += b.oversized
+	base.Events += pr.w.events
+	base.Expired += pr.w.expired
+	base.Disagreements += pr.w.disagreements
+	widenRange(&base.OldestListed, b.oldest, (*time.Time).Before)
+	widenRange(&base.NewestListed, b.newest, (*time.Time).After)
+	return base
 }
 
 // widenRange moves an end of the run's listed range to t when t lies

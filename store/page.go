@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/cloudassistant/sendfile-archive/model"
 )
@@ -30,6 +31,11 @@ type Page struct {
 	// trip for everything but the events.
 	projections []*Projections
 	progress    *Run
+	// order is set for an overlapped page (WithPageAfter): start is where
+	// it was chained after, published whether its tail has been told.
+	order     *PageOrder
+	start     ChainTail
+	published bool
 }
 
 // WithPage runs fn in one transaction holding the target's chain lock. The
@@ -56,16 +62,52 @@ func (s *Store) WithPage(ctx context.Context, targetID, runID int64, fn func(p *
 // finish writes what the page kept for its end in one round trip: the
 // projections, the file bodies, the chain's new head and the run's progress.
 func (p *Page) finish(ctx context.Context) error {
-	batch := &pgx.Batch{}
-	var labels []func(error) error
-	queued := func(what func(error) error) {
-		for len(labels) < batch.Len() {
-			labels = append(labels, what)
-		}
-	}
+	var b labelledBatch
+	p.projectionBatch(&b)
+	p.endBatch(&b)
+	return b.send(ctx, p.tx)
+}
+
+// send sends the statements build queues, in one round trip.
+func (p *Page) send(ctx context.Context, build func(*labelledBatch)) error {
+	var b labelledBatch
+	build(&b)
+	return b.send(ctx, p.tx)
+}
+
+// projectionBatch queues the projections the page was given.
+func (p *Page) projectionBatch(b *labelledBatch) {
 	for _, pr := range p.projections {
-		batch.QueuedQueries = append(batch.QueuedQueries, pr.batch.QueuedQueries...)
-		queued(pr.wrap)
+		b.batch.QueuedQueries = append(b.batch.QueuedQueries, pr.batch.QueuedQueries...)
+		b.label(pr.wrap)
+	}
+}
+
+// endBatch queues the chain's advance, the file bodies and the run's
+// progress. An overlapped page advances the chain only from where it was
+// chained after (it holds no lock until then), even when it appended
+// nothing: the update takes the lock and checks in one statement.
+func (p *Page) endBatch(b *labelledBatch) {
+	switch {
+	case p.order != nil:
+		b.batch.Queue(`UPDATE archive.targets SET chain_head = $2, chain_length = $3
+			WHERE id = $1 AND chain_length = $4 AND chain_head IS NOT DISTINCT FROM $5`,
+			p.targetID, p.head, p.length, p.start.Length, p.start.Head)
+		b.check(func(tag pgconn.CommandTag, err error) error {
+			if err != nil {
+				return fmt.Errorf("advance the chain of target %d to %d: %w", p.targetID, p.length, err)
+			}
+			if tag.RowsAffected() != 1 {
+				return fmt.Errorf("advance the chain of target %d from %d: %w", p.targetID, p.start.Length, ErrChainMoved)
+			}
+			return nil
+		})
+	case p.appended > 0:
+		b.batch.Queue(`UPDATE archive.targets SET chain_head = $2, chain_length = $3 WHERE id = $1`,
+			p.targetID, p.head, p.length)
+		b.label(func(err error) error {
+			return fmt.Errorf("advance the chain of target %d to %d: %w", p.targetID, p.length, err)
+		})
 	}
 	if len(p.shas) > 0 {
 		bodies, sizes := make([]string, len(p.shas)), make([]int64, len(p.shas))
@@ -73,37 +115,58 @@ func (p *Page) finish(ctx context.Context) error {
 			c := p.contents[sha]
 			bodies[i], sizes[i] = sanitizeText(c), int64(len(c))
 		}
-		batch.Queue(`INSERT INTO archive.contents (sha256, content, bytes)
+		b.batch.Queue(`INSERT INTO archive.contents (sha256, content, bytes)
 			SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) ON CONFLICT (sha256) DO NOTHING`, p.shas, bodies, sizes)
-		queued(func(err error) error { return fmt.Errorf("save %d contents: %w", len(p.shas), err) })
-	}
-	if p.appended > 0 {
-		batch.Queue(`UPDATE archive.targets SET chain_head = $2, chain_length = $3 WHERE id = $1`,
-			p.targetID, p.head, p.length)
-		queued(func(err error) error {
-			return fmt.Errorf("advance the chain of target %d to %d: %w", p.targetID, p.length, err)
-		})
+		b.label(func(err error) error { return fmt.Errorf("save %d contents: %w", len(p.shas), err) })
 	}
 	if r := p.progress; r != nil {
-		batch.Queue(`UPDATE archive.ingest_runs SET pages = $2, records = $3, events = $4, api_calls = $5,
+		b.batch.Queue(`UPDATE archive.ingest_runs SET pages = $2, records = $3, events = $4, api_calls = $5,
 			retries = $6, disagreements = $7, oversized = $8, expired = $9 WHERE id = $1`,
 			p.runID, r.Pages, r.Records, r.Events, r.APICalls, r.Retries, r.Disagreements, r.Oversized, r.Expired)
-		queued(func(err error) error { return fmt.Errorf("record progress of run %d: %w", p.runID, err) })
+		b.label(func(err error) error { return fmt.Errorf("record progress of run %d: %w", p.runID, err) })
 	}
-	return sendLabelled(ctx, p.tx, batch, labels)
 }
 
-// sendLabelled sends a batch and reads its results in order, naming the
-// first statement that failed with its label.
-func sendLabelled(ctx context.Context, tx pgx.Tx, batch *pgx.Batch, labels []func(error) error) error {
-	if batch.Len() == 0 {
+// labelledBatch is a batch whose every statement has a check: it turns the
+// statement's outcome into the page's error, naming what failed.
+type labelledBatch struct {
+	batch  pgx.Batch
+	checks []func(pgconn.CommandTag, error) error
+}
+
+// label gives the statements queued since the last label or check an error
+// wrapper: any error they return is wrapped.
+func (b *labelledBatch) label(wrap func(error) error) {
+	b.check(func(_ pgconn.CommandTag, err error) error {
+		if err != nil {
+			return wrap(err)
+		}
+		return nil
+	})
+}
+
+// check gives the statements queued since the last label or check a check.
+func (b *labelledBatch) check(c func(pgconn.CommandTag, error) error) {
+	for len(b.checks) < b.batch.Len() {
+		b.checks = append(b.checks, c)
+	}
+}
+
+// send sends the batch and reads its results in order; the first check that
+// fails is the error.
+func (b *labelledBatch) send(ctx context.Context, tx pgx.Tx) error {
+	if b.batch.Len() == 0 {
 		return nil
 	}
-	br := tx.SendBatch(ctx, batch)
-	for i := 0; i < batch.Len(); i++ {
-		if _, err := br.Exec(); err != nil {
+	br := tx.SendBatch(ctx, &b.batch)
+	for i := 0; i < b.batch.Len(); i++ {
+		tag, err := br.Exec()
+		if err != nil {
+			err = interpretError(err)
+		}
+		if err := b.checks[i](tag, err); err != nil {
 			_ = br.Close()
-			return labels[i](interpretError(err))
+			return err
 		}
 	}
 	if err := br.Close(); err != nil {
@@ -165,6 +228,9 @@ func (p *Page) Append(ctx context.Context, events []model.Event) error {
 func (p *Page) AppendRendered(ctx context.Context, events []Rendered) error {
 	if len(events) == 0 {
 		return nil
+	}
+	if p.order != nil {
+		return p.appendHashed(ctx, events)
 	}
 	// The chain advances only once the COPY has succeeded; the row source
 	// is done with head and length when CopyFrom returns.

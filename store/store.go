@@ -67,14 +67,15 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	return &Store{pool: pool}, nil
 }
 
-// defaultMaxConns is the pool's size unless the URL sets pool_max_conns.
-const defaultMaxConns = 16
+// defaultMaxConns is the pool's size unless the URL sets pool_max_conns:
+// enough for the default four concurrent walks (ConcurrentWalks).
+const defaultMaxConns = 17
 
 // ConcurrentWalks is how many targets can walk at once without waiting for
-// a connection: each holds up to three (its lease, the transaction of one
-// page and the known-state read of the next), and one is kept for
-// everything else.
-func (s *Store) ConcurrentWalks() int { return max(1, (int(s.pool.Config().MaxConns)-1)/3) }
+// a connection: each holds up to four (its lease, the transactions of two
+// overlapping pages and the known-state read of the next), and one is kept
+// for everything else.
+func (s *Store) ConcurrentWalks() int { return max(1, (int(s.pool.Config().MaxConns)-1)/4) }
 
 // Pool returns the underlying pool, for tests and tools that inspect the
 // database directly. The archive itself never uses it outside this package.
