@@ -111,15 +111,22 @@ func checkChain(t *testing.T, st *store.Store, target int64, want int) {
 	}
 }
 
+// overlapTarget is a fresh store with one target.
+func overlapTarget(t *testing.T) (*store.Store, store.Target) {
+	t.Helper()
+	st := storetest.New(t)
+	target, _, err := st.EnsureTarget(context.Background(), "", "cn-overlap", model.SourceSendFileResults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, target
+}
+
 // Overlapped pages commit in order into one unbroken chain, each started
 // while the one before it was still being written.
 func TestOverlappedPagesMakeOneChain(t *testing.T) {
 	ctx := context.Background()
-	st := storetest.New(t)
-	target, _, err := st.EnsureTarget(ctx, "", "cn-overlap", model.SourceSendFileResults)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, target := overlapTarget(t)
 	var prev *inFlight
 	var pages []*inFlight
 	for k := range 6 {
@@ -138,11 +145,7 @@ func TestOverlappedPagesMakeOneChain(t *testing.T) {
 // chained after a tail the chain has since moved from is refused.
 func TestOverlappedPageAfterAFailureOrAnotherWriter(t *testing.T) {
 	ctx := context.Background()
-	st := storetest.New(t)
-	target, _, err := st.EnsureTarget(ctx, "", "cn-overlap", model.SourceSendFileResults)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, target := overlapTarget(t)
 	first := startPage(ctx, st, target.ID, nil, 0, nil)
 	boom := errors.New("boom")
 	failing := startPage(ctx, st, target.ID, first, 1, boom)

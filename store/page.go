@@ -62,10 +62,10 @@ func (s *Store) WithPage(ctx context.Context, targetID, runID int64, fn func(p *
 // finish writes what the page kept for its end in one round trip: the
 // projections, the file bodies, the chain's new head and the run's progress.
 func (p *Page) finish(ctx context.Context) error {
-	var b labelledBatch
-	p.projectionBatch(&b)
-	p.endBatch(&b)
-	return b.send(ctx, p.tx)
+	return p.send(ctx, func(b *labelledBatch) {
+		p.projectionBatch(b)
+		p.endBatch(b)
+	})
 }
 
 // send sends the statements build queues, in one round trip.
